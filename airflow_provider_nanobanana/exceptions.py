@@ -1,0 +1,105 @@
+"""Every error the provider raises, one class per reaction a DAG author may want.
+
+Airflow 3.3 retry policies match exceptions by import path, so each class here is a stable,
+importable name: retry ``NanoBananaRateLimitError`` after its ``retry_after``, fail fast on
+``NanoBananaContentPolicyError``, page someone on ``NanoBananaAuthenticationError``.
+Messages never carry an API key; hooks scrub vendor text before it reaches these classes.
+"""
+
+from __future__ import annotations
+
+
+class NanoBananaError(Exception):
+    """Base class: catch this to handle anything the provider raises.
+
+    ``vendor`` names who answered, ``code`` the vendor's own error code when it sent one, and
+    ``status_code`` the HTTP status, so logs and retry rules can tell cases apart without
+    parsing the message.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vendor: str | None = None,
+        code: str | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.vendor = vendor
+        self.code = code
+        self.status_code = status_code
+
+
+class NanoBananaInvalidRequestError(NanoBananaError, ValueError):
+    """The request breaks a documented constraint; raised before anything is sent where possible.
+
+    ``field``, ``value`` and ``allowed`` say exactly what to change.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        value: object = None,
+        allowed: str | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+
+
+class NanoBananaAuthenticationError(NanoBananaError):
+    """The API key is missing, wrong, expired or not allowed to call this endpoint."""
+
+
+class NanoBananaQuotaError(NanoBananaError):
+    """Not enough credit or balance: retrying will not help until someone pays."""
+
+
+class NanoBananaContentPolicyError(NanoBananaError):
+    """The vendor's safety policy refused the prompt or its images: change the prompt, do not retry."""
+
+
+class NanoBananaRateLimitError(NanoBananaError):
+    """Too many requests; ``retry_after`` is the vendor's requested wait in seconds, when given."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class NanoBananaServerError(NanoBananaError):
+    """The vendor failed (5xx, malformed answer) after the hook's own retries were spent."""
+
+
+class NanoBananaSubmissionUnknownError(NanoBananaError):
+    """A generation request was sent but no answer came back, so the vendor may have accepted it.
+
+    The hook does not re-send such a request: that could pay twice. Check the vendor's dashboard
+    (or the webhook) before submitting again.
+    """
+
+
+class NanoBananaJobFailedError(NanoBananaError):
+    """The vendor accepted the job and later reported that it failed."""
+
+    def __init__(self, message: str, *, job_id: str | None = None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.job_id = job_id
+
+
+class NanoBananaJobNotFoundError(NanoBananaError):
+    """The vendor does not know the job id (expired, foreign, or never created)."""
+
+    def __init__(self, message: str, *, job_id: str | None = None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.job_id = job_id
+
+
+class NanoBananaTimeoutError(NanoBananaError):
+    """A request or a wait ran past its time limit."""

@@ -1,0 +1,40 @@
+"""The provider's self-description, found by Airflow through the ``apache_airflow_provider`` entry point.
+
+Third-party providers have no ``provider.yaml`` at run time, so this dict carries what a community
+provider declares there, including the connection form metadata Airflow 3.2+ reads without
+importing any hook.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_nanobanana import __version__
+from airflow_provider_nanobanana.connection_forms import FORMS
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-provider-nanobanana",
+        "name": "Nano Banana",
+        "description": "Generate and edit images with Nano Banana (Google Gemini image models) "
+        "through ModelsLab and AceData Cloud.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Nano Banana",
+                "external-doc-url": "https://github.com/airflow-provider-nanobanana/airflow-provider-nanobanana",
+                "tags": ["ai"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Nano Banana",
+                "python-modules": [
+                    "airflow_provider_nanobanana.hooks.modelslab",
+                    "airflow_provider_nanobanana.hooks.acedata",
+                ],
+            }
+        ],
+        "connection-types": [form.provider_info_entry() for form in FORMS],
+    }

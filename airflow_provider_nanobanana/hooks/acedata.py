@@ -1,0 +1,196 @@
+"""AceData Cloud: ``/nano-banana/images`` (generate, edit) and ``/nano-banana/tasks`` (retrieve, batch).
+
+Submissions default to ``async: true``: in sync mode the HTTP request stays open for the whole
+generation, and a read timeout there could not be retried without risking a second charge.
+Pass ``options={"async": False}`` to get sync mode anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import suppress
+from typing import Any
+
+import httpx
+
+from airflow_provider_nanobanana import validation as check
+from airflow_provider_nanobanana.connection_forms import ACEDATA_FORM, ACEDATA_MODELS
+from airflow_provider_nanobanana.exceptions import (
+    NanoBananaInvalidRequestError,
+    NanoBananaJobNotFoundError,
+    NanoBananaRateLimitError,
+    NanoBananaSubmissionUnknownError,
+)
+from airflow_provider_nanobanana.hooks.acedata_responses import (
+    VENDOR,
+    error_class,
+    error_of,
+    parse_images_reply,
+    parse_task,
+)
+from airflow_provider_nanobanana.hooks.base import ApiCall, NanoBananaBaseHook
+from airflow_provider_nanobanana.hooks.retry import retry_after_seconds
+from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind
+
+IMAGES_PATH = "/nano-banana/images"
+TASKS_PATH = "/nano-banana/tasks"
+ASPECT_RATIOS = ("1:1", "3:2", "2:3", "16:9", "9:16", "4:3", "3:4")
+RESOLUTIONS = ("1K", "2K", "4K")
+ONE_K_ONLY_MODELS = ("nano-banana", "nano-banana-2-lite")
+DATA_URI_LIMIT = 10 * 1024 * 1024
+_MAX_COUNT = 4
+_OPTIONS = ("async", "callback_url")
+
+
+def build_submission(request: ImageJobRequest, default_model: str) -> ApiCall:
+    """Validate ``request`` against AceData's documented limits and build the call; sends nothing."""
+    check.require_prompt(request.prompt)
+    model = check.check_choice("model", request.model or default_model, ACEDATA_MODELS)
+    check.reject_unsupported(
+        VENDOR,
+        "nano-banana/images",
+        {
+            "width": request.width,
+            "height": request.height,
+            "seed": request.seed,
+            "negative_prompt": request.negative_prompt,
+        },
+        hint=" (size images with aspect_ratio and resolution)",
+    )
+    body: dict[str, Any] = {
+        "action": "generate" if request.kind is JobKind.GENERATE else "edit",
+        "prompt": request.prompt,
+        "model": model,
+    }
+    if request.kind is JobKind.GENERATE:
+        check.reject_unsupported(VENDOR, "generate", {"images": request.images})
+    elif not request.images:
+        raise check.invalid("images", [], "at least one image URL or data URI to edit")
+    elif request.kind is JobKind.IMG2IMG and len(request.images) != 1:
+        raise check.invalid("images", list(request.images), "exactly one reference image for img2img")
+    if request.images:
+        body["image_urls"] = [
+            check.check_url(f"images[{i}]", url, data_uri_limit=DATA_URI_LIMIT)
+            for i, url in enumerate(request.images)
+        ]
+    if request.count is not None:
+        body["count"] = check.check_int("count", request.count, 1, _MAX_COUNT)
+    if request.aspect_ratio is not None:
+        body["aspect_ratio"] = check.check_choice("aspect_ratio", request.aspect_ratio, ASPECT_RATIOS)
+    if request.resolution is not None:
+        body["resolution"] = check.check_choice("resolution", request.resolution, RESOLUTIONS)
+        if model.split(":")[0] in ONE_K_ONLY_MODELS and request.resolution != "1K":
+            raise check.invalid("resolution", request.resolution, f"only 1K for model {model}")
+    check.reject_unknown_options(VENDOR, request.options, _OPTIONS)
+    asynchronous = request.options.get("async", True)
+    if not isinstance(asynchronous, bool):
+        raise check.invalid("options.async", asynchronous, "True or False")
+    body["async"] = asynchronous
+    if request.options.get("callback_url") is not None:
+        body["callback_url"] = check.check_url("options.callback_url", request.options["callback_url"])
+    return ApiCall("images", IMAGES_PATH, body, is_submission=True)
+
+
+def build_retrieve(job_id: str) -> ApiCall:
+    if not str(job_id).strip():
+        raise check.invalid("job_id", job_id, "the task_id returned when the job was submitted")
+    return ApiCall("tasks", TASKS_PATH, {"id": str(job_id), "action": "retrieve"})
+
+
+def build_retrieve_batch(job_ids: Sequence[str]) -> ApiCall:
+    return ApiCall(
+        "tasks", TASKS_PATH, {"ids": [str(job_id) for job_id in job_ids], "action": "retrieve_batch"}
+    )
+
+
+def _batch_results(body: dict[str, Any]) -> dict[str, ImageJobResult]:
+    items = body.get("items") if isinstance(body.get("items"), list) else []
+    return {result.job_id: result for result in map(parse_task, items) if result.job_id}
+
+
+class AceDataHook(NanoBananaBaseHook):
+    """Submit and poll Nano Banana jobs on AceData Cloud.
+
+    :param conn_id: a ``nanobanana_acedata`` connection; the password is the bearer token.
+    """
+
+    conn_type = "nanobanana_acedata"
+    default_conn_name = "nanobanana_acedata_default"
+    hook_name = "Nano Banana (AceData Cloud)"
+    vendor_label = VENDOR
+    default_base_url = "https://api.acedata.cloud"
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return ACEDATA_FORM.ui_field_behaviour()
+
+    def _default_model(self, extras: dict[str, Any]) -> str:
+        return self.extra(extras, "default_model") or ACEDATA_MODELS[0]
+
+    def submit(self, request: ImageJobRequest) -> ImageJobResult:
+        """Submit a job; ``pending`` with the task id in async mode, ``succeeded`` in sync mode."""
+        call = build_submission(request, self._default_model(self.settings.extras))
+        return self._submitted(call, self.call(call))
+
+    async def asubmit(self, request: ImageJobRequest) -> ImageJobResult:
+        call = build_submission(request, self._default_model((await self.asettings()).extras))
+        return self._submitted(call, await self.acall(call))
+
+    def get_job(self, job_id: str) -> ImageJobResult:
+        return parse_task(self.call(build_retrieve(job_id)))
+
+    async def aget_job(self, job_id: str) -> ImageJobResult:
+        return parse_task(await self.acall(build_retrieve(job_id)))
+
+    def get_jobs(self, job_ids: Sequence[str]) -> dict[str, ImageJobResult]:
+        """Retrieve many tasks in one request; ids AceData does not know are absent from the result."""
+        return _batch_results(self.call(build_retrieve_batch(job_ids)))
+
+    async def aget_jobs(self, job_ids: Sequence[str]) -> dict[str, ImageJobResult]:
+        return _batch_results(await self.acall(build_retrieve_batch(job_ids)))
+
+    def _submitted(self, call: ApiCall, body: dict[str, Any]) -> ImageJobResult:
+        result = parse_images_reply(body, requested=call.body.get("count", 1))
+        if result is None:
+            raise NanoBananaSubmissionUnknownError(
+                "AceData images: the answer named no task_id, so whether a job was created is unknown; "
+                "it was not re-sent.",
+                vendor=VENDOR,
+            )
+        self.log.info(
+            "AceData %s accepted task %s: %s.", call.body["action"], result.job_id, result.state.value
+        )
+        return result
+
+    def _authenticate(self, call: ApiCall, api_key: str) -> tuple[dict[str, Any], dict[str, str]]:
+        return call.body, {"Authorization": f"Bearer {api_key}"}
+
+    def _raise_for_error(self, call: ApiCall, response: httpx.Response, body: Any) -> None:
+        is_tasks = call.endpoint == "tasks"
+        if isinstance(body, dict):
+            code, message = error_of(body)
+            if call.is_submission and body.get("task_id") and message is None:
+                return  # the task exists, whatever the HTTP status says
+            if message is None and code is None and response.is_success:
+                return
+            retry_after = retry_after_seconds(response.headers)
+        elif response.status_code in (401, 402, 403, 429) or (is_tasks and response.status_code == 404):
+            code, message, retry_after = None, None, retry_after_seconds(response.headers)
+        else:
+            return  # unreadable: the caller decides what an unreadable answer means
+        cls = error_class(response.status_code, code, is_tasks=is_tasks)
+        text = f"AceData {call.endpoint}: {self.scrub(message or f'HTTP {response.status_code}')}"
+        if code:
+            text += f" ({code})"
+        kwargs: dict[str, Any] = {"vendor": VENDOR, "code": code, "status_code": response.status_code}
+        if cls is NanoBananaRateLimitError:
+            raise cls(text, retry_after=retry_after, **kwargs)
+        if cls is NanoBananaJobNotFoundError:
+            raise cls(text, job_id=call.body.get("id"), **kwargs)
+        raise cls(text, **kwargs)
+
+    def _check_key(self) -> str:
+        # Retrieving a task id that cannot exist is free; only an auth error means a bad token.
+        with suppress(NanoBananaJobNotFoundError, NanoBananaInvalidRequestError):
+            self.get_job("00000000-0000-0000-0000-000000000000")
+        return f"AceData accepted the token ({self.settings.base_url})."

@@ -1,0 +1,291 @@
+"""What both vendor hooks share: connection settings, pooled httpx clients, retries, key hygiene.
+
+Each vendor hook only says how to authenticate a request, how to read an error out of an answer
+and how to map the job model onto its endpoints. Sync and async calls run the same
+``_prepare`` / ``_read`` steps and differ only in how they wait, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import abstractmethod
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, ClassVar
+
+import httpx
+from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+
+from airflow_provider_nanobanana import __version__
+from airflow_provider_nanobanana.exceptions import (
+    NanoBananaAuthenticationError,
+    NanoBananaError,
+    NanoBananaServerError,
+    NanoBananaSubmissionUnknownError,
+)
+from airflow_provider_nanobanana.hooks.retry import RetryPolicy
+
+USER_AGENT = f"airflow-provider-nanobanana/{__version__}"
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 3
+_SCRUBBED = "***"
+
+
+class ApiKey:
+    """An API key that cannot leak by accident: its str and repr are masked."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "ApiKey('***')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """The parts of an Airflow connection a hook uses, read once per hook."""
+
+    base_url: str
+    api_key: ApiKey
+    timeout: float
+    max_retries: int
+    extras: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One HTTP request to a vendor. ``is_submission`` marks calls that create (and bill) a job."""
+
+    endpoint: str
+    path: str
+    body: dict[str, Any]
+    is_submission: bool = False
+
+
+class NanoBananaBaseHook(BaseHook):
+    """Connection handling, transport and retries common to the ModelsLab and AceData hooks.
+
+    :param conn_id: Airflow connection id; defaults to the vendor's ``*_default``.
+    :param timeout: per-request timeout in seconds; overrides the connection's ``timeout`` extra.
+    :param max_retries: retries after the first attempt; overrides the ``max_retries`` extra.
+    :param retry_delay: base of the exponential backoff in seconds.
+    """
+
+    conn_name_attr = "conn_id"
+    vendor_label: ClassVar[str]
+    default_base_url: ClassVar[str]
+
+    def __init__(
+        self,
+        conn_id: str | None = None,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        retry_delay: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.conn_id = conn_id or self.default_conn_name
+        self._timeout_override = timeout
+        self._max_retries_override = max_retries
+        self._retry_delay = retry_delay
+        self._settings: ConnectionSettings | None = None
+        self._client: httpx.Client | None = None
+        self._async_client: httpx.AsyncClient | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(conn_id={self.conn_id!r})"
+
+    # -- connection -------------------------------------------------------------------------
+
+    @classmethod
+    def extra(cls, extras: dict[str, Any], name: str) -> Any:
+        """Read an extra saved either plainly or with the ``extra__<conn_type>__`` prefix of older UIs."""
+        value = extras.get(name, extras.get(f"extra__{cls.conn_type}__{name}"))
+        return None if value == "" else value
+
+    def _settings_from(self, conn: Any, extras: dict[str, Any]) -> ConnectionSettings:
+        if not conn.password:
+            raise NanoBananaAuthenticationError(
+                f"Connection {self.conn_id!r} has no API key: put it in the Password field.",
+                vendor=self.vendor_label,
+            )
+        mask_secret(conn.password)
+        host = (conn.host or "").strip()
+        if host and "://" not in host:
+            host = f"https://{host}"
+        timeout = self._timeout_override or self.extra(extras, "timeout") or DEFAULT_TIMEOUT
+        max_retries = self._max_retries_override
+        if max_retries is None:
+            max_retries = self.extra(extras, "max_retries")
+        return ConnectionSettings(
+            base_url=(host or self.default_base_url).rstrip("/"),
+            api_key=ApiKey(conn.password),
+            timeout=float(timeout),
+            max_retries=DEFAULT_MAX_RETRIES if max_retries is None else int(max_retries),
+            extras=extras,
+        )
+
+    @property
+    def settings(self) -> ConnectionSettings:
+        if self._settings is None:
+            conn = self.get_connection(self.conn_id)
+            self._settings = self._settings_from(conn, conn.extra_dejson)
+        return self._settings
+
+    async def asettings(self) -> ConnectionSettings:
+        """Like ``settings`` but safe on an event loop (triggers must not call ``get_connection``)."""
+        if self._settings is None:
+            conn = await get_async_connection(self.conn_id, hook=self)
+            self._settings = self._settings_from(conn, await get_async_extra_dejson(conn))
+        return self._settings
+
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(max_retries=self.settings.max_retries, base_delay=self._retry_delay)
+
+    # -- vendor-specific pieces -------------------------------------------------------------
+
+    @abstractmethod
+    def _authenticate(self, call: ApiCall, api_key: str) -> tuple[dict[str, Any], dict[str, str]]:
+        """Return the body and headers that carry the key for this vendor."""
+
+    @abstractmethod
+    def _raise_for_error(self, call: ApiCall, response: httpx.Response, body: Any) -> None:
+        """Raise the typed error an answer stands for; return if it carries a usable result."""
+
+    # -- transport --------------------------------------------------------------------------
+
+    def _client_options(self, settings: ConnectionSettings) -> dict[str, Any]:
+        return {
+            "base_url": settings.base_url,
+            "timeout": settings.timeout,
+            "headers": {"User-Agent": USER_AGENT, "Accept": "application/json"},
+            "limits": httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        }
+
+    def _prepare(self, call: ApiCall, settings: ConnectionSettings) -> dict[str, Any]:
+        body, headers = self._authenticate(call, settings.api_key.reveal())
+        return {"url": call.path, "json": body, "headers": headers}
+
+    def _read(self, call: ApiCall, response: httpx.Response) -> dict[str, Any]:
+        """Decode an answer and raise the typed error it stands for."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        self._raise_for_error(call, response, body)
+        if not isinstance(body, dict):
+            message = (
+                f"{self.vendor_label} {call.endpoint}: HTTP {response.status_code} with an unreadable body."
+            )
+            if call.is_submission:
+                raise NanoBananaSubmissionUnknownError(
+                    message + " The vendor may have accepted the job; it was not re-sent.",
+                    vendor=self.vendor_label,
+                    status_code=response.status_code,
+                )
+            raise NanoBananaServerError(message, vendor=self.vendor_label, status_code=response.status_code)
+        return body
+
+    def call(self, call: ApiCall) -> dict[str, Any]:
+        """Send ``call`` with retries and return the decoded JSON body."""
+        settings = self.settings
+        if self._client is None:
+            self._client = httpx.Client(**self._client_options(settings))
+        attempt = 0
+        while True:
+            try:
+                response = self._client.post(**self._prepare(call, settings))
+                return self._read(call, response)
+            except (httpx.TransportError, NanoBananaError) as error:
+                delay = self._delay_or_raise(call, error, attempt)
+            time.sleep(delay)
+            attempt += 1
+
+    async def acall(self, call: ApiCall) -> dict[str, Any]:
+        """Async twin of :meth:`call`, for triggers and async tasks."""
+        settings = await self.asettings()
+        if self._async_client is None:
+            self._async_client = httpx.AsyncClient(**self._client_options(settings))
+        attempt = 0
+        while True:
+            try:
+                response = await self._async_client.post(**self._prepare(call, settings))
+                return self._read(call, response)
+            except (httpx.TransportError, NanoBananaError) as error:
+                delay = self._delay_or_raise(call, error, attempt)
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    def _delay_or_raise(self, call: ApiCall, error: BaseException, attempt: int) -> float:
+        delay = self.retry_policy.delay_before_retry(
+            error,
+            attempt=attempt,
+            is_submission=call.is_submission,
+            vendor=self.vendor_label,
+            endpoint=call.endpoint,
+        )
+        self.log.warning(
+            "%s %s failed (%s); retrying in %.1fs (attempt %d of %d).",
+            self.vendor_label,
+            call.endpoint,
+            self.scrub(str(error) or type(error).__name__),
+            delay,
+            attempt + 2,
+            self.retry_policy.max_retries + 1,
+        )
+        return delay
+
+    def scrub(self, text: str) -> str:
+        """Remove the API key from vendor text before it reaches a log line or an exception."""
+        key = self._settings.api_key.reveal() if self._settings else None
+        return text.replace(key, _SCRUBBED) if key else text
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        if self._async_client is not None:
+            await self._async_client.aclose()
+            self._async_client = None
+        self.close()
+
+    def __enter__(self) -> NanoBananaBaseHook:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> NanoBananaBaseHook:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- connection UI and test -------------------------------------------------------------
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the key with a free status call; never raises, never pays for an image."""
+        try:
+            return True, self._check_key()
+        except Exception as error:
+            return False, self.scrub(f"{type(error).__name__}: {error}")
+        finally:
+            self.close()
+
+    @abstractmethod
+    def _check_key(self) -> str:
+        """Make one unbilled authenticated call; return a success message or raise."""

@@ -1,0 +1,127 @@
+"""The vendor-neutral job model every layer above the hooks speaks.
+
+A DAG asks for an :class:`ImageJobRequest`; a hook turns it into the vendor's wire format and turns
+every vendor answer (submit reply, poll reply, webhook) into an :class:`ImageJobResult`. Both are
+plain frozen dataclasses with ``to_dict``/``from_dict`` so they cross XCom and trigger
+serialization as JSON, and neither ever holds an API key.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class Vendor(str, enum.Enum):
+    MODELSLAB = "modelslab"
+    ACEDATA = "acedata"
+
+
+class JobKind(str, enum.Enum):
+    """What the user wants done; each hook maps a kind onto the vendor endpoint that does it."""
+
+    GENERATE = "generate"
+    EDIT = "edit"
+    IMG2IMG = "img2img"
+
+
+class JobState(str, enum.Enum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self is not JobState.PENDING
+
+
+@dataclass(frozen=True)
+class ImageJobRequest:
+    """One generation job, described without reference to any vendor.
+
+    Fields a vendor has no use for must stay ``None``; the hook rejects them by name rather than
+    silently dropping them, so moving a DAG between vendors never changes its output unnoticed.
+    ``options`` holds vendor-specific settings (ModelsLab noise controls, AceData callback mode, ...)
+    which the hook validates against its own documented list.
+    """
+
+    kind: JobKind
+    prompt: str
+    images: tuple[str, ...] = ()
+    model: str | None = None
+    width: int | None = None
+    height: int | None = None
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    count: int | None = None
+    seed: int | None = None
+    negative_prompt: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", JobKind(self.kind))
+        object.__setattr__(self, "images", tuple(self.images))
+        object.__setattr__(self, "options", dict(self.options))
+
+
+@dataclass(frozen=True)
+class ImageOutput:
+    """One produced image: a URL to download, or the bytes themselves as base64 text."""
+
+    url: str | None = None
+    base64_data: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+
+@dataclass(frozen=True)
+class ImageJobResult:
+    """Where a job stands, as any vendor reported it.
+
+    ``images`` keeps the vendor's order. ``eta_seconds`` is the vendor's own estimate while
+    pending. ``error_code``/``error_message`` are set when the job failed. ``metadata`` keeps the
+    vendor fields worth showing a person (seed, size, generation time, trace id), never secrets.
+    """
+
+    vendor: Vendor
+    job_id: str
+    state: JobState
+    images: tuple[ImageOutput, ...] = ()
+    eta_seconds: float | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "vendor", Vendor(self.vendor))
+        object.__setattr__(self, "state", JobState(self.state))
+        object.__setattr__(self, "images", tuple(self.images))
+        object.__setattr__(self, "metadata", dict(self.metadata))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "vendor": self.vendor.value,
+            "job_id": self.job_id,
+            "state": self.state.value,
+            "images": [image.to_dict() for image in self.images],
+            "eta_seconds": self.eta_seconds,
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+            "metadata": dict(self.metadata),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ImageJobResult:
+        return cls(
+            vendor=data["vendor"],
+            job_id=data["job_id"],
+            state=data["state"],
+            images=tuple(ImageOutput(**image) for image in data.get("images", ())),
+            eta_seconds=data.get("eta_seconds"),
+            error_code=data.get("error_code"),
+            error_message=data.get("error_message"),
+            metadata=data.get("metadata", {}),
+        )

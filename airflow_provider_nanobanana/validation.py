@@ -1,0 +1,109 @@
+"""Checks that run before any paid request, each failing with the field, the value and what is allowed.
+
+Vendors answer bad input with terse messages ("model is invalid.") and sometimes only after
+queueing the job; checking here first gives the DAG author one precise error at task start.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Collection
+from typing import Any
+
+from airflow_provider_nanobanana.exceptions import NanoBananaInvalidRequestError
+
+_DATA_URI = re.compile(r"^data:image/[\w.+-]+;base64,(?P<payload>.*)$", re.DOTALL)
+_PREVIEW_CHARS = 80
+
+
+def invalid(field: str, value: Any, allowed: str) -> NanoBananaInvalidRequestError:
+    """Build the error every check raises, so all messages read the same way."""
+    shown = repr(value)
+    if len(shown) > _PREVIEW_CHARS:
+        shown = shown[:_PREVIEW_CHARS] + "...'"
+    return NanoBananaInvalidRequestError(
+        f"Invalid {field}={shown}: {allowed}.", field=field, value=value, allowed=allowed
+    )
+
+
+def require_prompt(prompt: Any, field: str = "prompt") -> str:
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise invalid(field, prompt, "a non-empty text prompt is required")
+    return prompt
+
+
+def check_int(field: str, value: Any, low: int, high: int, multiple_of: int | None = None) -> int:
+    rule = f"an integer from {low} to {high}" + (f" divisible by {multiple_of}" if multiple_of else "")
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise invalid(field, value, rule)
+    if multiple_of and value % multiple_of:
+        raise invalid(field, value, rule)
+    return value
+
+
+def check_number(field: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise invalid(field, value, "a number")
+    return value
+
+
+def check_seed(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise invalid("seed", value, "a non-negative integer (0 lets the vendor pick)")
+    return value
+
+
+def check_choice(field: str, value: Any, choices: Collection[str]) -> str:
+    if value not in choices:
+        raise invalid(field, value, "one of " + ", ".join(choices))
+    return value
+
+
+def yes_no(field: str, value: Any) -> str:
+    """ModelsLab flags are the strings "yes"/"no"; accept Python booleans too, since DAGs use them."""
+    if value is True or value == "yes":
+        return "yes"
+    if value is False or value == "no":
+        return "no"
+    raise invalid(field, value, '"yes", "no", True or False')
+
+
+def check_text(field: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise invalid(field, value, "a string")
+    return value
+
+
+def check_url(field: str, value: Any, *, data_uri_limit: int | None = None) -> str:
+    """An http(s) URL or, where the vendor takes images inline, a base64 data URI."""
+    if isinstance(value, str) and value.startswith(("http://", "https://")):
+        return value
+    if data_uri_limit is None:
+        raise invalid(field, value, "an http(s) URL")
+    match = _DATA_URI.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise invalid(field, value, "an http(s) URL or a data:image/...;base64,... URI")
+    try:
+        size = len(base64.b64decode(match["payload"], validate=True))
+    except (binascii.Error, ValueError):
+        raise invalid(field, value, "a data URI with valid base64 content") from None
+    if size > data_uri_limit:
+        raise invalid(field, f"<data URI of {size} bytes>", f"at most {data_uri_limit} bytes per image")
+    return value
+
+
+def reject_unsupported(vendor: str, operation: str, values: dict[str, Any], hint: str = "") -> None:
+    """Refuse set fields the chosen vendor endpoint has no use for instead of dropping them silently."""
+    for field, value in values.items():
+        if value is not None and value != () and value != {}:
+            raise invalid(field, value, f"not supported by {vendor} {operation}{hint}")
+
+
+def reject_unknown_options(vendor: str, options: dict[str, Any], known: Collection[str]) -> None:
+    for name in options:
+        if name not in known:
+            raise invalid(
+                f"options.{name}", options[name], f"not a {vendor} option; known: {', '.join(known)}"
+            )

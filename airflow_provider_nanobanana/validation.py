@@ -105,5 +105,5 @@ def reject_unknown_options(vendor: str, options: dict[str, Any], known: Collecti
     for name in options:
         if name not in known:
             raise invalid(
-                f"options.{name}", options[name], f"not a {vendor} option; known: {', '.join(known)}"
+                f"options.{name}", options[name], f"not a known {vendor} option; known: {', '.join(known)}"
             )

@@ -1,0 +1,244 @@
+"""Bad input fails before any request, naming the field, the value and what is allowed."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from airflow_provider_nanobanana.exceptions import NanoBananaInvalidRequestError
+from airflow_provider_nanobanana.hooks import acedata, modelslab
+from airflow_provider_nanobanana.jobs import ImageJobRequest, JobKind
+
+URL = "https://example.com/in.png"
+
+
+def generate(**fields):
+    return ImageJobRequest(kind=JobKind.GENERATE, prompt=fields.pop("prompt", "a cat"), **fields)
+
+
+def rejects(build, request, field, allowed_fragment):
+    with pytest.raises(NanoBananaInvalidRequestError) as error:
+        build(request)
+    assert error.value.field == field
+    assert allowed_fragment in str(error.value)
+    assert field in str(error.value)
+    return error.value
+
+
+def modelslab_enterprise(request):
+    return modelslab.build_submission(request, "enterprise")
+
+
+def modelslab_v7(request):
+    return modelslab.build_submission(request, "v7")
+
+
+def acedata_default(request):
+    return acedata.build_submission(request, "nano-banana")
+
+
+@pytest.mark.parametrize("build", [modelslab_enterprise, modelslab_v7, acedata_default])
+@pytest.mark.parametrize("prompt", ["", "   ", None])
+def test_empty_prompt_is_rejected_by_every_endpoint(build, prompt):
+    rejects(build, ImageJobRequest(kind=JobKind.GENERATE, prompt=prompt), "prompt", "non-empty")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("width", 1000), ("width", 2080), ("height", 1030), ("height", 512)]
+)
+def test_modelslab_size_must_be_1024_to_2048_divisible_by_32(field, value):
+    error = rejects(
+        modelslab_enterprise, generate(**{field: value}), field, "from 1024 to 2048 divisible by 32"
+    )
+    assert error.value == value
+
+
+@pytest.mark.parametrize("count", [0, 5, True])
+def test_modelslab_samples_between_1_and_4(count):
+    rejects(modelslab_enterprise, generate(count=count), "count", "from 1 to 4")
+
+
+def test_modelslab_flags_accept_yes_no_and_booleans():
+    call = modelslab_enterprise(generate(options={"watermark": True, "temp": "no", "base64": False}))
+    assert call.body["watermark"] == "yes"
+    assert call.body["temp"] == "no"
+    assert call.body["base64"] == "no"
+    rejects(
+        modelslab_enterprise, generate(options={"watermark": "maybe"}), "options.watermark", '"yes", "no"'
+    )
+
+
+def test_modelslab_enterprise_body_carries_every_documented_field():
+    request = ImageJobRequest(
+        kind=JobKind.IMG2IMG,
+        prompt="watercolor",
+        images=(URL,),
+        width=2048,
+        height=1024,
+        count=2,
+        seed=42,
+        negative_prompt="blurry",
+        options={
+            "noise_scale_start": 7.5,
+            "noise_scale_end": 7.5,
+            "noise_clip_std": 2.5,
+            "keep_original_aspect": "no",
+            "watermark": "no",
+            "temp": "no",
+            "base64": "no",
+            "track_id": "t-1",
+            "webhook": "https://hooks.example/done",
+        },
+    )
+    call = modelslab_enterprise(request)
+    assert call.path == "/api/v1/enterprise/nano_banana/img2img"
+    assert call.is_submission
+    assert call.body == {
+        "prompt": "watercolor",
+        "ref_image": URL,
+        "width": 2048,
+        "height": 1024,
+        "samples": 2,
+        "seed": 42,
+        "negative_prompt": "blurry",
+        "noise_scale_start": 7.5,
+        "noise_scale_end": 7.5,
+        "noise_clip_std": 2.5,
+        "keep_original_aspect": "no",
+        "watermark": "no",
+        "temp": "no",
+        "base64": "no",
+        "track_id": "t-1",
+        "webhook": "https://hooks.example/done",
+    }
+    assert "key" not in call.body
+
+
+def test_modelslab_img2img_sends_several_references_as_a_list_and_edit_uses_multi_ref():
+    assert modelslab_enterprise(ImageJobRequest(kind=JobKind.IMG2IMG, prompt="p", images=(URL, URL))).body[
+        "ref_image"
+    ] == [URL, URL]
+    call = modelslab_enterprise(ImageJobRequest(kind=JobKind.EDIT, prompt="p", images=(URL,)))
+    assert call.path.endswith("/multi_ref")
+    assert call.body["ref_image"] == [URL]
+
+
+def test_modelslab_keep_original_aspect_only_applies_to_img2img():
+    rejects(
+        modelslab_enterprise,
+        generate(options={"keep_original_aspect": "yes"}),
+        "options.keep_original_aspect",
+        "not a known ModelsLab option",
+    )
+
+
+def test_modelslab_enterprise_refuses_fields_it_does_not_have():
+    rejects(
+        modelslab_enterprise,
+        generate(aspect_ratio="1:1"),
+        "aspect_ratio",
+        "not supported by ModelsLab enterprise",
+    )
+    rejects(modelslab_enterprise, generate(model="nano-banana-pro"), "model", "runs one model")
+
+
+def test_modelslab_v7_models_and_image_rules():
+    assert modelslab_v7(generate()).body == {"prompt": "a cat", "model_id": "nano-banana-t2i"}
+    rejects(modelslab_v7, generate(model="nano-banana-2"), "model", "nano-banana-t2i, nano-banana-pro")
+    rejects(modelslab_v7, generate(width=1024), "width", "not supported by ModelsLab v7")
+    two = modelslab_v7(ImageJobRequest(kind=JobKind.EDIT, prompt="p", images=(URL, URL + "?2")))
+    assert (two.body["init_image"], two.body["init_image_2"]) == (URL, URL + "?2")
+    rejects(
+        modelslab_v7, ImageJobRequest(kind=JobKind.EDIT, prompt="p", images=(URL,)), "images", "exactly 2"
+    )
+    pro = modelslab_v7(
+        ImageJobRequest(
+            kind=JobKind.EDIT, prompt="p", images=(URL,) * 3, model="nano-banana-pro", aspect_ratio="16:9"
+        )
+    )
+    assert pro.body["init_image"] == [URL] * 3
+    assert pro.path == "/api/v7/images/image-to-image"
+    rejects(
+        modelslab_v7,
+        ImageJobRequest(kind=JobKind.EDIT, prompt="p", images=(URL,) * 15, model="nano-banana-pro"),
+        "images",
+        "1 to 14",
+    )
+
+
+def test_unknown_api_family_is_named():
+    with pytest.raises(NanoBananaInvalidRequestError, match="api_family"):
+        modelslab.build_submission(generate(), "v6")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "allowed"),
+    [
+        ({"model": "nano-banana-3"}, "model", "nano-banana-pro:official"),
+        ({"count": 5}, "count", "from 1 to 4"),
+        ({"aspect_ratio": "5:4"}, "aspect_ratio", "16:9"),
+        ({"resolution": "8K"}, "resolution", "1K, 2K, 4K"),
+        ({"resolution": "2K"}, "resolution", "only 1K for model nano-banana"),
+        ({"model": "nano-banana-2-lite:official", "resolution": "4K"}, "resolution", "only 1K"),
+        ({"width": 1024}, "width", "aspect_ratio and resolution"),
+        ({"options": {"webhook": "x"}}, "options.webhook", "not a known AceData option"),
+        ({"options": {"async": "yes"}}, "options.async", "True or False"),
+    ],
+)
+def test_acedata_rejects_each_documented_constraint(fields, field, allowed):
+    rejects(acedata_default, generate(**fields), field, allowed)
+
+
+def test_acedata_edit_needs_images_and_img2img_exactly_one():
+    rejects(acedata_default, ImageJobRequest(kind=JobKind.EDIT, prompt="p"), "images", "at least one")
+    rejects(
+        acedata_default,
+        ImageJobRequest(kind=JobKind.IMG2IMG, prompt="p", images=(URL, URL)),
+        "images",
+        "exactly one",
+    )
+
+
+def test_acedata_data_uri_limit_is_10_mb():
+    small = "data:image/png;base64," + base64.b64encode(b"\x89PNG" + b"0" * 100).decode()
+    call = acedata_default(ImageJobRequest(kind=JobKind.EDIT, prompt="p", images=(small,)))
+    assert call.body["image_urls"] == [small]
+    big = "data:image/png;base64," + base64.b64encode(b"0" * (10 * 1024 * 1024 + 1)).decode()
+    error = rejects(
+        acedata_default,
+        ImageJobRequest(kind=JobKind.EDIT, prompt="p", images=(big,)),
+        "images[0]",
+        "at most 10485760 bytes",
+    )
+    assert "base64," not in str(error), "the message must not dump the payload"
+    rejects(
+        acedata_default,
+        ImageJobRequest(kind=JobKind.EDIT, prompt="p", images=("ftp://x",)),
+        "images[0]",
+        "data:image",
+    )
+
+
+def test_acedata_defaults_to_async_and_takes_every_documented_field():
+    call = acedata.build_submission(
+        ImageJobRequest(
+            kind=JobKind.GENERATE,
+            prompt="p",
+            count=3,
+            aspect_ratio="16:9",
+            resolution="4K",
+            options={"callback_url": "https://hooks.example/cb"},
+        ),
+        "nano-banana-pro:official",
+    )
+    assert call.body == {
+        "action": "generate",
+        "prompt": "p",
+        "model": "nano-banana-pro:official",
+        "count": 3,
+        "aspect_ratio": "16:9",
+        "resolution": "4K",
+        "async": True,
+        "callback_url": "https://hooks.example/cb",
+    }

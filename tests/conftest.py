@@ -7,3 +7,5 @@ import tempfile
 
 os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="nanobanana-airflow-home-")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+
+pytest_plugins = ["airflow_provider_nanobanana.emulator.pytest_plugin"]

@@ -13,6 +13,7 @@ from abc import abstractmethod
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
@@ -24,8 +25,11 @@ from airflow_provider_nanobanana.exceptions import (
     NanoBananaError,
     NanoBananaServerError,
     NanoBananaSubmissionUnknownError,
+    NanoBananaTimeoutError,
 )
 from airflow_provider_nanobanana.hooks.retry import RetryPolicy
+from airflow_provider_nanobanana.jobs import ImageJobResult, JobState
+from airflow_provider_nanobanana.polling import job_failed_error, next_poll_delay
 
 USER_AGENT = f"airflow-provider-nanobanana/{__version__}"
 DEFAULT_TIMEOUT = 60.0
@@ -122,6 +126,8 @@ class NanoBananaBaseHook(BaseHook):
         host = (conn.host or "").strip()
         if host and "://" not in host:
             host = f"https://{host}"
+        if host and conn.port and not urlsplit(host).port:
+            host = f"{host.rstrip('/')}:{conn.port}"
         timeout = self._timeout_override or self.extra(extras, "timeout") or DEFAULT_TIMEOUT
         max_retries = self._max_retries_override
         if max_retries is None:
@@ -249,6 +255,47 @@ class NanoBananaBaseHook(BaseHook):
         """Remove the API key from vendor text before it reaches a log line or an exception."""
         key = self._settings.api_key.reveal() if self._settings else None
         return text.replace(key, _SCRUBBED) if key else text
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def get_job(self, job_id: str) -> ImageJobResult:
+        """Ask the vendor where a job stands."""
+
+    def wait_for_job(
+        self, job_id: str, *, poll_interval: float = 5.0, timeout: float = 600.0
+    ) -> ImageJobResult:
+        """Block until the job succeeds; raise ``NanoBananaJobFailedError`` or ``NanoBananaTimeoutError``.
+
+        This is the worker-slot-holding path; deferrable operators wait in a trigger instead,
+        with the same poll schedule and the same errors.
+        """
+        deadline = time.monotonic() + timeout
+        polls = 0
+        while True:
+            result = self.get_job(job_id)
+            polls += 1
+            if result.state is JobState.SUCCEEDED:
+                self.log.info("%s job %s succeeded after %d polls.", self.vendor_label, job_id, polls)
+                return result
+            if result.state is JobState.FAILED:
+                raise job_failed_error(result)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise NanoBananaTimeoutError(
+                    f"{self.vendor_label} job {job_id} still pending after {timeout:.0f}s ({polls} polls).",
+                    vendor=self.vendor_label,
+                )
+            delay = min(next_poll_delay(result, poll_interval, polls), remaining)
+            self.log.info(
+                "%s job %s pending (poll %d%s); next poll in %.1fs.",
+                self.vendor_label,
+                job_id,
+                polls,
+                f", eta {result.eta_seconds:.0f}s" if result.eta_seconds is not None else "",
+                delay,
+            )
+            time.sleep(delay)
 
     # -- lifecycle --------------------------------------------------------------------------
 

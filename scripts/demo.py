@@ -15,22 +15,29 @@ from pathlib import Path
 
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="nanobanana-demo-"))
 
-import httpx  # noqa: E402
+import httpx
 
-from airflow_provider_nanobanana.emulator import Emulator, EmulatorSettings  # noqa: E402
-from airflow_provider_nanobanana.hooks.acedata import AceDataHook  # noqa: E402
-from airflow_provider_nanobanana.hooks.modelslab import ModelsLabHook  # noqa: E402
-from airflow_provider_nanobanana.jobs import ImageJobRequest, JobKind  # noqa: E402
+from airflow_provider_nanobanana.emulator import Emulator, EmulatorSettings
+from airflow_provider_nanobanana.hooks.acedata import AceDataHook
+from airflow_provider_nanobanana.hooks.modelslab import ModelsLabHook
+from airflow_provider_nanobanana.jobs import ImageJobRequest, JobKind
 
 OUTPUT = Path("demo-output")
 JOBS = {
     "modelslab": (
         ModelsLabHook,
-        ImageJobRequest(kind=JobKind.GENERATE, prompt="A banana-shaped airship over a data centre", width=1024, height=1024),
+        ImageJobRequest(
+            kind=JobKind.GENERATE,
+            prompt="A banana-shaped airship over a data centre",
+            width=1024,
+            height=1024,
+        ),
     ),
     "acedata": (
         AceDataHook,
-        ImageJobRequest(kind=JobKind.GENERATE, prompt="A white siamese cat reading Airflow logs", aspect_ratio="4:3"),
+        ImageJobRequest(
+            kind=JobKind.GENERATE, prompt="A white siamese cat reading Airflow logs", aspect_ratio="4:3"
+        ),
     ),
 }
 

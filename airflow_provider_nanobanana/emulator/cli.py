@@ -1,0 +1,94 @@
+"""``nanobanana-emulator``: run the emulator in the foreground until SIGINT or SIGTERM.
+
+The first output line is always ``Nano Banana emulator listening on <url>`` (flushed at once), so
+a script or test that starts it with ``--port 0`` can read the chosen port from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from airflow_provider_nanobanana.emulator.server import Emulator
+from airflow_provider_nanobanana.emulator.settings import EmulatorSettings, parse_fault_spec
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = EmulatorSettings()
+    parser = argparse.ArgumentParser(
+        prog="nanobanana-emulator",
+        description="Local emulator of the ModelsLab and AceData Cloud Nano Banana image APIs.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default)")
+    parser.add_argument(
+        "--processing-seconds",
+        type=float,
+        default=defaults.processing_seconds,
+        help="how long a job stays processing (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault, e.g. modelslab:text2img:rate_limit:times=2,retry_after=1 (repeatable)",
+    )
+    parser.add_argument(
+        "--modelslab-http-errors",
+        action="store_true",
+        help="send ModelsLab errors with their documented 4xx codes instead of HTTP 200",
+    )
+    parser.add_argument(
+        "--modelslab-key", action="append", metavar="KEY", help="accepted ModelsLab key (repeatable)"
+    )
+    parser.add_argument(
+        "--acedata-key", action="append", metavar="KEY", help="accepted AceData token (repeatable)"
+    )
+    parser.add_argument("--modelslab-queue-limit", type=int, help="ModelsLab queued jobs allowed per key")
+    parser.add_argument(
+        "--modelslab-base64-shape",
+        choices=("raw", "url"),
+        default=defaults.modelslab_base64_shape,
+        help='output shape when base64 is "yes" (default: %(default)s)',
+    )
+    parser.add_argument("--image-format", choices=("png", "jpeg"), default=defaults.image_format)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    defaults = EmulatorSettings()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = EmulatorSettings(
+            modelslab_keys=tuple(args.modelslab_key or defaults.modelslab_keys),
+            acedata_tokens=tuple(args.acedata_key or defaults.acedata_tokens),
+            processing_seconds=args.processing_seconds,
+            modelslab_http_errors=args.modelslab_http_errors,
+            modelslab_queue_limit=args.modelslab_queue_limit,
+            modelslab_base64_shape=args.modelslab_base64_shape,
+            image_format=args.image_format,
+            faults=tuple(parse_fault_spec(spec) for spec in args.fault),
+        )
+    except ValueError as error:
+        parser.error(str(error))
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    with Emulator(host=args.host, port=args.port, settings=settings) as emulator:
+        print(f"Nano Banana emulator listening on {emulator.url}", flush=True)
+        print(f"ModelsLab keys: {', '.join(settings.modelslab_keys)}", flush=True)
+        print(f"AceData tokens: {', '.join(settings.acedata_tokens)}", flush=True)
+        for fault in settings.faults:
+            print(f"Fault armed: {fault}", flush=True)
+        while not stopping.wait(0.5):
+            pass
+    return 0

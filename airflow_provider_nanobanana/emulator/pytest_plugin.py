@@ -1,0 +1,53 @@
+"""Pytest fixtures for the emulator; opt in with
+``pytest_plugins = ["airflow_provider_nanobanana.emulator.pytest_plugin"]``.
+
+One server runs for the whole session (starting it per test would cost a port and a thread
+each time); the function-scoped fixtures reset it first, so every test starts from the
+construction-time settings, with no jobs, no faults and zeroed counters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from airflow_provider_nanobanana.emulator import Emulator, EmulatorSettings
+from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN, DEFAULT_MODELSLAB_KEY
+
+
+@pytest.fixture(scope="session")
+def nanobanana_emulator_server() -> Iterator[Emulator]:
+    """The session's emulator, with jobs that take 0.2 s so polling tests stay fast."""
+    with Emulator(settings=EmulatorSettings(processing_seconds=0.2)) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def nanobanana_emulator(nanobanana_emulator_server: Emulator) -> Emulator:
+    """The session emulator, reset before the test."""
+    nanobanana_emulator_server.reset()
+    return nanobanana_emulator_server
+
+
+@pytest.fixture
+def nanobanana_connections(nanobanana_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """Airflow connections ``nanobanana_modelslab_default`` and ``nanobanana_acedata_default``
+    pointing at the emulator with its test keys, set as ``AIRFLOW_CONN_*`` environment variables."""
+    url = nanobanana_emulator.url
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NANOBANANA_MODELSLAB_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "nanobanana_modelslab",
+                "host": url,
+                "password": DEFAULT_MODELSLAB_KEY,
+            }
+        ),
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NANOBANANA_ACEDATA_DEFAULT",
+        json.dumps({"conn_type": "nanobanana_acedata", "host": url, "password": DEFAULT_ACEDATA_TOKEN}),
+    )
+    return nanobanana_emulator

@@ -1,0 +1,180 @@
+"""What the emulator can be told: its settings, the faults it injects, and the CLI spelling of a fault.
+
+Both dataclasses validate themselves on construction, so a typo in a test, a CLI flag or an admin
+request fails loudly at the moment it is made instead of silently never matching a request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+MODELSLAB = "modelslab"
+ACEDATA = "acedata"
+ANY = "*"
+DEFAULT_MODELSLAB_KEY = "modelslab-test-key"
+DEFAULT_ACEDATA_TOKEN = "acedata-test-key"
+
+MODELSLAB_GENERATION_ENDPOINTS = frozenset(
+    {"text2img", "img2img", "multi_ref", "v7_text_to_image", "v7_image_to_image"}
+)
+MODELSLAB_ENDPOINTS = MODELSLAB_GENERATION_ENDPOINTS | {"fetch", "v7_fetch", "files"}
+ACEDATA_ENDPOINTS = frozenset({"images", "tasks", "files"})
+GENERATION_ENDPOINTS = MODELSLAB_GENERATION_ENDPOINTS | {"images"}
+
+# Which endpoints each fault kind can meaningfully hit; None means "any endpoint".
+_KIND_ENDPOINTS: dict[str, frozenset[str] | None] = {
+    "rate_limit": None,
+    "server_error": None,
+    "drop": None,
+    "slow": None,
+    "malformed": None,
+    "server_error_with_task": frozenset({"images"}),
+    "drop_after_accept": GENERATION_ENDPOINTS,
+    "legacy": MODELSLAB_GENERATION_ENDPOINTS | {"fetch", "v7_fetch"},
+    "job_fails": GENERATION_ENDPOINTS,
+    "moderation": GENERATION_ENDPOINTS,
+    "quota": GENERATION_ENDPOINTS,
+    "partial": frozenset({"images"}),
+    "expired": frozenset({"files"}),
+    "truncated": frozenset({"files"}),
+    "not_image": frozenset({"files"}),
+}
+FAULT_KINDS = frozenset(_KIND_ENDPOINTS)
+_VENDOR_ONLY_KINDS = {"legacy": MODELSLAB, "server_error_with_task": ACEDATA, "partial": ACEDATA}
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected misbehaviour, matched against requests in the order faults were added.
+
+    ``times`` is how many matching requests it hits (None: every one); ``retry_after`` feeds
+    ``rate_limit``, ``status`` feeds ``server_error`` (default 500) and ``delay`` feeds ``slow``.
+    """
+
+    vendor: str
+    endpoint: str
+    kind: str
+    times: int | None = 1
+    retry_after: float = 1.0
+    status: int | None = None
+    delay: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.vendor not in (MODELSLAB, ACEDATA, ANY):
+            raise ValueError(f"fault vendor must be modelslab, acedata or *, not {self.vendor!r}")
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; known: {', '.join(sorted(FAULT_KINDS))}")
+        vendor_endpoints = {MODELSLAB: MODELSLAB_ENDPOINTS, ACEDATA: ACEDATA_ENDPOINTS}.get(
+            self.vendor, MODELSLAB_ENDPOINTS | ACEDATA_ENDPOINTS
+        )
+        if self.endpoint != ANY and self.endpoint not in vendor_endpoints:
+            raise ValueError(f"unknown endpoint {self.endpoint!r} for vendor {self.vendor!r}")
+        only_vendor = _VENDOR_ONLY_KINDS.get(self.kind)
+        if only_vendor and self.vendor not in (only_vendor, ANY):
+            raise ValueError(f"fault kind {self.kind!r} exists only for {only_vendor}")
+        kind_endpoints = _KIND_ENDPOINTS[self.kind]
+        if kind_endpoints is not None and self.endpoint not in kind_endpoints | {ANY}:
+            raise ValueError(f"fault kind {self.kind!r} cannot hit endpoint {self.endpoint!r}")
+        if self.times is not None and (isinstance(self.times, bool) or self.times < 1):
+            raise ValueError("fault times must be a positive integer or None (every request)")
+        if self.retry_after < 0 or self.delay < 0:
+            raise ValueError("fault retry_after and delay must not be negative")
+        if self.status is not None and not 400 <= self.status <= 599:
+            raise ValueError("fault status must be an HTTP error status (400-599)")
+
+    def matches(self, vendor: str, endpoint: str) -> bool:
+        """True when this fault targets the request and its kind makes sense on that endpoint."""
+        kind_endpoints = _KIND_ENDPOINTS[self.kind]
+        return (
+            self.vendor in (vendor, ANY)
+            and self.endpoint in (endpoint, ANY)
+            and (kind_endpoints is None or endpoint in kind_endpoints)
+            and (self.kind not in _VENDOR_ONLY_KINDS or _VENDOR_ONLY_KINDS[self.kind] == vendor)
+        )
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    """How the emulated vendors behave.
+
+    - ``modelslab_keys`` / ``acedata_tokens``: the credentials each vendor accepts.
+    - ``processing_seconds``: how long a job stays processing; 0 makes ModelsLab answer
+      ``success`` at once and AceData's sync calls return without waiting.
+    - ``modelslab_http_errors``: False sends auth/validation/refusal errors as HTTP 200 with
+      ``status: "error"`` (what integrations widely report); True uses the documented 4xx codes.
+    - ``modelslab_queue_limit``: per-key count of processing jobs beyond which ModelsLab says 429.
+    - ``modelslab_base64_shape``: with ``base64: "yes"``, ``raw`` puts base64 text in ``output``
+      and ``url`` links to ``.base64`` text files; the real shape is undocumented (A.7).
+    - ``image_format``: ``png`` or ``jpeg``, the format of the image URLs jobs announce.
+    - ``faults``: faults armed at start-up (and re-armed by ``reset()``).
+    """
+
+    modelslab_keys: tuple[str, ...] = (DEFAULT_MODELSLAB_KEY,)
+    acedata_tokens: tuple[str, ...] = (DEFAULT_ACEDATA_TOKEN,)
+    processing_seconds: float = 2.0
+    modelslab_http_errors: bool = False
+    modelslab_queue_limit: int | None = None
+    modelslab_base64_shape: str = "raw"
+    image_format: str = "png"
+    faults: tuple[Fault, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Admin requests arrive as JSON, so accept lists and plain dicts and normalise them here.
+        object.__setattr__(self, "modelslab_keys", _strings("modelslab_keys", self.modelslab_keys))
+        object.__setattr__(self, "acedata_tokens", _strings("acedata_tokens", self.acedata_tokens))
+        object.__setattr__(
+            self,
+            "faults",
+            tuple(fault if isinstance(fault, Fault) else Fault(**fault) for fault in self.faults),
+        )
+        if isinstance(self.processing_seconds, bool) or not isinstance(self.processing_seconds, int | float):
+            raise ValueError("processing_seconds must be a number")
+        if self.processing_seconds < 0:
+            raise ValueError("processing_seconds must not be negative")
+        if not isinstance(self.modelslab_http_errors, bool):
+            raise ValueError("modelslab_http_errors must be a boolean")
+        limit = self.modelslab_queue_limit
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ValueError("modelslab_queue_limit must be a positive integer or None")
+        if self.modelslab_base64_shape not in ("raw", "url"):
+            raise ValueError('modelslab_base64_shape must be "raw" or "url"')
+        if self.image_format not in ("png", "jpeg"):
+            raise ValueError('image_format must be "png" or "jpeg"')
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view, used by the admin API to show what is in force."""
+        return asdict(self)
+
+
+def _strings(name: str, values: Any) -> tuple[str, ...]:
+    if isinstance(values, str) or not all(isinstance(value, str) for value in values):
+        raise ValueError(f"{name} must be a list of strings")
+    return tuple(values)
+
+
+def parse_fault_spec(spec: str) -> Fault:
+    """Parse the CLI spelling ``vendor:endpoint:kind[:name=value,...]``.
+
+    Example: ``modelslab:text2img:rate_limit:times=2,retry_after=1``. ``times=none`` means the
+    fault hits every matching request.
+    """
+    parts = spec.split(":", 3)
+    if len(parts) < 3:
+        raise ValueError(f"fault spec {spec!r} must look like vendor:endpoint:kind[:name=value,...]")
+    vendor, endpoint, kind = parts[:3]
+    options: dict[str, Any] = {}
+    for item in filter(None, parts[3].split(",") if len(parts) == 4 else []):
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise ValueError(f"fault option {item!r} must look like name=value")
+        options[name.strip()] = _option_value(name.strip(), raw.strip())
+    return Fault(vendor=vendor, endpoint=endpoint, kind=kind, **options)
+
+
+def _option_value(name: str, raw: str) -> int | float | None:
+    if name in ("times", "status"):
+        return None if raw.lower() == "none" else int(raw)
+    if name in ("retry_after", "delay"):
+        return float(raw)
+    raise ValueError(f"unknown fault option {name!r}; known: times, retry_after, status, delay")

@@ -1,0 +1,80 @@
+"""The ``nanobanana-emulator`` command and ``python -m airflow_provider_nanobanana.emulator``."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .support import ENTERPRISE, ML_KEY
+
+SCRIPT = Path(sys.executable).with_name("nanobanana-emulator")
+
+
+@pytest.fixture
+def run() -> Iterator[list[subprocess.Popen[str]]]:
+    """Started processes, terminated at the end of the test."""
+    processes: list[subprocess.Popen[str]] = []
+    yield processes
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _start(processes: list[subprocess.Popen[str]], command: list[str]) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    processes.append(process)
+    assert process.stdout is not None
+    match = re.fullmatch(
+        r"Nano Banana emulator listening on (http://127\.0\.0\.1:\d+)\n", process.stdout.readline()
+    )
+    assert match, "the first line must announce the URL"
+    return process, match[1]
+
+
+def test_console_script_prints_its_url_serves_and_stops_on_sigterm(run: list[subprocess.Popen[str]]) -> None:
+    process, url = _start(
+        run,
+        [
+            str(SCRIPT),
+            "--port",
+            "0",
+            "--processing-seconds",
+            "0",
+            "--modelslab-key",
+            "cli-key",
+            "--fault",
+            "modelslab:text2img:rate_limit:times=1,retry_after=2",
+        ],
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "ModelsLab keys: cli-key\n"
+    with httpx.Client(base_url=url) as client:
+        assert client.get("/_emulator/health").json() == {"status": "ok"}
+        body = {"key": "cli-key", "prompt": "p", "width": 1024}
+        assert client.post(f"{ENTERPRISE}/text2img", json=body).headers["retry-after"] == "2"
+        assert client.post(f"{ENTERPRISE}/text2img", json=body).json()["status"] == "success"
+    process.terminate()
+    assert process.wait(timeout=10) == 0
+
+
+def test_python_dash_m_runs_the_same_cli(run: list[subprocess.Popen[str]]) -> None:
+    process, url = _start(run, [sys.executable, "-m", "airflow_provider_nanobanana.emulator", "--port", "0"])
+    answer = httpx.post(f"{url}{ENTERPRISE}/text2img", json={"key": ML_KEY, "prompt": "p"})
+    assert answer.json()["status"] == "processing"
+    process.terminate()
+    assert process.wait(timeout=10) == 0
+
+
+def test_a_bad_fault_spec_exits_with_a_usage_error() -> None:
+    result = subprocess.run(
+        [str(SCRIPT), "--fault", "modelslab:text2img:explode"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "unknown fault kind 'explode'" in result.stderr

@@ -86,17 +86,26 @@ class AceDataJob(Job):
         return document
 
 
-def _images(request: Request, runtime: Runtime) -> Reply:
-    fault = runtime.faults.take(ACEDATA, "images", REQUEST_KINDS)
-    settings = runtime.settings
+def _admit(request: Request, runtime: Runtime, endpoint: str) -> tuple[str, dict[str, Any]] | Reply:
+    """What every AceData endpoint does first: request faults, the bearer token, a JSON object body."""
+    fault = runtime.faults.take(ACEDATA, endpoint, REQUEST_KINDS)
     if fault is not None and (reply := _request_fault_reply(fault)) is not None:
         return reply
-    token, refusal = _authenticate(request, settings)
+    token, refusal = _authenticate(request, runtime.settings)
     if refusal is not None:
         return refusal
     body = request.json_object()
     if body is None:
         return _error(400, "bad_request", "The request body must be a JSON object.")
+    return token, body
+
+
+def _images(request: Request, runtime: Runtime) -> Reply:
+    admitted = _admit(request, runtime, "images")
+    if isinstance(admitted, Reply):
+        return admitted
+    token, body = admitted
+    settings = runtime.settings
     try:
         plan = rules.images_plan(body)
     except InvalidRequest as problem:
@@ -104,9 +113,7 @@ def _images(request: Request, runtime: Runtime) -> Reply:
     job_fault = runtime.faults.take(ACEDATA, "images", JOB_KINDS)
     job_kind = job_fault.kind if job_fault else None
     if job_kind == "moderation":
-        return _error(
-            403, "forbidden", "The provider's native safety policy refused the request or its results."
-        )
+        return _error(403, "forbidden", MODERATION_MESSAGE)
     if job_kind == "quota":
         return _error(403, "used_up", QUOTA_MESSAGE)
     count = max(1, plan.count - 1) if job_kind == "partial" else plan.count
@@ -126,16 +133,10 @@ def _images(request: Request, runtime: Runtime) -> Reply:
 
 
 def _tasks(request: Request, runtime: Runtime) -> Reply:
-    fault = runtime.faults.take(ACEDATA, "tasks", REQUEST_KINDS)
-    settings = runtime.settings
-    if fault is not None and (reply := _request_fault_reply(fault)) is not None:
-        return reply
-    _, refusal = _authenticate(request, settings)
-    if refusal is not None:
-        return refusal
-    body = request.json_object()
-    if body is None:
-        return _error(400, "bad_request", "The request body must be a JSON object.")
+    admitted = _admit(request, runtime, "tasks")
+    if isinstance(admitted, Reply):
+        return admitted
+    _, body = admitted
     action = body.get("action", "retrieve")
     if action == "retrieve":
         task_id = body.get("id")

@@ -87,28 +87,7 @@ def test_server_error_with_task_answers_500_but_the_task_exists_and_finishes(
     assert task["response"]["success"] is True
 
 
-@pytest.mark.parametrize(
-    ("path", "body", "headers", "vendor", "endpoint"),
-    [
-        (TEXT2IMG, ML_BODY, {}, "modelslab", "text2img"),
-        (IMAGES, AD_BODY, AD_AUTH, "acedata", "images"),
-    ],
-)
-def test_drop_closes_the_connection_before_any_job_exists(
-    client: httpx.Client,
-    emulator: Emulator,
-    path: str,
-    body: dict[str, object],
-    headers: dict[str, str],
-    vendor: str,
-    endpoint: str,
-) -> None:
-    emulator.add_fault(Fault(vendor=vendor, endpoint=endpoint, kind="drop"))
-    with pytest.raises(httpx.RemoteProtocolError):
-        client.post(path, json=body, headers=headers)
-    assert _accepted(emulator)[vendor] == 0
-
-
+@pytest.mark.parametrize(("kind", "accepted"), [("drop", 0), ("drop_after_accept", 1)])
 @pytest.mark.parametrize(
     ("path", "body", "headers", "vendor", "endpoint"),
     [
@@ -116,7 +95,7 @@ def test_drop_closes_the_connection_before_any_job_exists(
         (IMAGES, AD_ASYNC, AD_AUTH, "acedata", "images"),
     ],
 )
-def test_drop_after_accept_closes_the_connection_after_the_job_was_accepted(
+def test_drop_faults_close_the_connection_before_or_after_the_job_exists(
     client: httpx.Client,
     emulator: Emulator,
     path: str,
@@ -124,11 +103,13 @@ def test_drop_after_accept_closes_the_connection_after_the_job_was_accepted(
     headers: dict[str, str],
     vendor: str,
     endpoint: str,
+    kind: str,
+    accepted: int,
 ) -> None:
-    emulator.add_fault(Fault(vendor=vendor, endpoint=endpoint, kind="drop_after_accept"))
+    emulator.add_fault(Fault(vendor=vendor, endpoint=endpoint, kind=kind))
     with pytest.raises(httpx.RemoteProtocolError):
         client.post(path, json=body, headers=headers)
-    assert _accepted(emulator)[vendor] == 1
+    assert _accepted(emulator)[vendor] == accepted
 
 
 def test_slow_delays_the_answer_then_answers_normally(client: httpx.Client, emulator: Emulator) -> None:

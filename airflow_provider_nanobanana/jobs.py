@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -68,13 +68,24 @@ class ImageJobRequest:
 
 @dataclass(frozen=True)
 class ImageOutput:
-    """One produced image: a URL to download, or the bytes themselves as base64 text."""
+    """One produced image: a URL to download, or bytes the vendor returned inline as base64.
+
+    ``inline`` stays true when the payload itself is left out (``to_dict(with_payload=False)``), so
+    XCom and trigger events can say "fetch this image from the job again" without carrying bytes.
+    """
 
     url: str | None = None
     base64_data: str | None = None
+    inline: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
+    def __post_init__(self) -> None:
+        if self.base64_data is not None:
+            object.__setattr__(self, "inline", True)
+
+    def to_dict(self, *, with_payload: bool = True) -> dict[str, Any]:
+        if self.inline:
+            return {"inline": True, **({"base64_data": self.base64_data} if with_payload else {})}
+        return {"url": self.url}
 
 
 @dataclass(frozen=True)
@@ -101,12 +112,13 @@ class ImageJobResult:
         object.__setattr__(self, "images", tuple(self.images))
         object.__setattr__(self, "metadata", dict(self.metadata))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, with_payloads: bool = True) -> dict[str, Any]:
+        """JSON-safe form; ``with_payloads=False`` drops inline image bytes (for events and XCom)."""
         return {
             "vendor": self.vendor.value,
             "job_id": self.job_id,
             "state": self.state.value,
-            "images": [image.to_dict() for image in self.images],
+            "images": [image.to_dict(with_payload=with_payloads) for image in self.images],
             "eta_seconds": self.eta_seconds,
             "error_code": self.error_code,
             "error_message": self.error_message,

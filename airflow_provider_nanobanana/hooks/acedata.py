@@ -30,7 +30,7 @@ from airflow_provider_nanobanana.hooks.acedata_responses import (
 )
 from airflow_provider_nanobanana.hooks.base import ApiCall, NanoBananaBaseHook
 from airflow_provider_nanobanana.hooks.retry import retry_after_seconds
-from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind
+from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind, Vendor
 
 IMAGES_PATH = "/nano-banana/images"
 TASKS_PATH = "/nano-banana/tasks"
@@ -117,6 +117,7 @@ class AceDataHook(NanoBananaBaseHook):
     conn_type = "nanobanana_acedata"
     default_conn_name = "nanobanana_acedata_default"
     hook_name = "Nano Banana (AceData Cloud)"
+    vendor = Vendor.ACEDATA
     vendor_label = VENDOR
     default_base_url = "https://api.acedata.cloud"
 
@@ -126,6 +127,10 @@ class AceDataHook(NanoBananaBaseHook):
 
     def _default_model(self, extras: dict[str, Any]) -> str:
         return self.extra(extras, "default_model") or ACEDATA_MODELS[0]
+
+    def validate(self, request: ImageJobRequest) -> None:
+        """Check ``request`` against AceData's limits without sending anything."""
+        build_submission(request, self._default_model(self.settings.extras))
 
     def submit(self, request: ImageJobRequest) -> ImageJobResult:
         """Submit a job; ``pending`` with the task id in async mode, ``succeeded`` in sync mode."""

@@ -28,7 +28,7 @@ from airflow_provider_nanobanana.exceptions import (
     NanoBananaTimeoutError,
 )
 from airflow_provider_nanobanana.hooks.retry import RetryPolicy
-from airflow_provider_nanobanana.jobs import ImageJobResult, JobState
+from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobState, Vendor
 from airflow_provider_nanobanana.polling import job_failed_error, next_poll_delay
 
 USER_AGENT = f"airflow-provider-nanobanana/{__version__}"
@@ -85,6 +85,7 @@ class NanoBananaBaseHook(BaseHook):
     """
 
     conn_name_attr = "conn_id"
+    vendor: ClassVar[Vendor]
     vendor_label: ClassVar[str]
     default_base_url: ClassVar[str]
 
@@ -257,6 +258,14 @@ class NanoBananaBaseHook(BaseHook):
         return text.replace(key, _SCRUBBED) if key else text
 
     # -- jobs -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def validate(self, request: ImageJobRequest) -> None:
+        """Raise ``NanoBananaInvalidRequestError`` if the vendor would refuse ``request``; send nothing."""
+
+    @abstractmethod
+    def submit(self, request: ImageJobRequest) -> ImageJobResult:
+        """Submit a (paid) job; never re-sent unless the vendor cannot have accepted it."""
 
     @abstractmethod
     def get_job(self, job_id: str) -> ImageJobResult:

@@ -28,7 +28,7 @@ from airflow_provider_nanobanana.hooks.modelslab_responses import (
     status_error_class,
 )
 from airflow_provider_nanobanana.hooks.retry import retry_after_seconds
-from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind
+from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind, Vendor
 
 ENTERPRISE = "enterprise"
 V7 = "v7"
@@ -153,6 +153,7 @@ class ModelsLabHook(NanoBananaBaseHook):
     conn_type = "nanobanana_modelslab"
     default_conn_name = "nanobanana_modelslab_default"
     hook_name = "Nano Banana (ModelsLab)"
+    vendor = Vendor.MODELSLAB
     vendor_label = VENDOR
     default_base_url = "https://modelslab.com"
 
@@ -167,6 +168,10 @@ class ModelsLabHook(NanoBananaBaseHook):
     def api_family(self, settings: ConnectionSettings) -> str:
         family = self._api_family or self.extra(settings.extras, "api_family") or ENTERPRISE
         return check.check_choice("api_family", family, API_FAMILIES)
+
+    def validate(self, request: ImageJobRequest) -> None:
+        """Check ``request`` against ModelsLab's limits without sending anything."""
+        build_submission(request, self.api_family(self.settings))
 
     def submit(self, request: ImageJobRequest) -> ImageJobResult:
         """Submit a job and return its first state; ``succeeded`` when the server answered at once."""

@@ -1,0 +1,251 @@
+"""Submit one Nano Banana job, wait for it without paying twice, and return a small summary.
+
+The flow, whatever the vendor:
+
+1. Validate the request (before any paid call).
+2. If this task instance already submitted a job (a retry, a cleared running task, a worker
+   that died), reattach to it; otherwise submit and record the job id at once.
+3. Unless ``wait_for_completion=False``: defer to :class:`NanoBananaJobTrigger`, or poll in the
+   worker with the same schedule and errors.
+4. Return the :mod:`~airflow_provider_nanobanana.summary` (URLs or references, never bytes).
+
+Importing this module stays light (no httpx); hooks load when a task runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.providers.common.compat.sdk import BaseOperator, conf
+
+from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind, JobState
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_nanobanana.hooks.base import NanoBananaBaseHook
+
+# How long after the trigger's own deadline Airflow's deferral timeout fires: the trigger's clean
+# ``timeout`` event should always win over a generic deferral timeout.
+_DEFERRAL_GRACE = 60
+
+
+class NanoBananaImageJobOperator(BaseOperator):
+    """Base of the generate, edit and img2img operators; subclasses only fix the job kind.
+
+    :param conn_id: a ``nanobanana_modelslab`` or ``nanobanana_acedata`` connection; it decides the
+        vendor. Moving a DAG to the other vendor is a ``conn_id`` change (plus vendor options).
+    :param prompt: what to draw or change (templated).
+    :param images: input image URLs, or for AceData ``data:image/...;base64,`` URIs (templated).
+    :param model: vendor model name; ModelsLab v7 ``nano-banana-t2i``/``nano-banana``/``nano-banana-pro``,
+        AceData ``nano-banana``, ``nano-banana-2``, ``nano-banana-pro``, ``nano-banana-2-lite`` and the
+        ``:official`` variants (templated).
+    :param width: ModelsLab enterprise only: 1024 to 2048, divisible by 32.
+    :param height: ModelsLab enterprise only: 1024 to 2048, divisible by 32.
+    :param aspect_ratio: AceData or ModelsLab v7, e.g. ``"16:9"``.
+    :param resolution: AceData only: ``"1K"``, ``"2K"`` or ``"4K"``.
+    :param count: number of images, 1 to 4 (ModelsLab ``samples``, AceData ``count``).
+    :param seed: ModelsLab enterprise only; 0 lets the vendor pick.
+    :param negative_prompt: ModelsLab enterprise only (templated).
+    :param options: vendor-specific settings, validated by the hook (templated, JSON):
+        ModelsLab ``watermark``, ``temp``, ``base64``, ``track_id``, ``webhook`` and noise controls;
+        AceData ``async``, ``callback_url``.
+    :param wait_for_completion: wait for the images; ``False`` returns right after submission
+        (pair with :class:`~airflow_provider_nanobanana.sensors.image_job.NanoBananaJobSensor`).
+    :param deferrable: wait in the triggerer instead of a worker slot; default from
+        ``[operators] default_deferrable``.
+    :param poll_interval: seconds between polls when the vendor gives no ``eta``.
+    :param timeout: seconds to wait for the job before failing with ``NanoBananaTimeoutError``.
+    :param fail_on_partial: fail when the vendor delivers fewer images than ``count``.
+    """
+
+    kind: ClassVar[JobKind]
+    template_fields: Sequence[str] = ("conn_id", "prompt", "images", "model", "negative_prompt", "options")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"options": "json", "images": "json"}
+    ui_color = "#ffe135"
+
+    def __init__(
+        self,
+        *,
+        conn_id: str,
+        prompt: str,
+        images: Sequence[str] | str = (),
+        model: str | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        aspect_ratio: str | None = None,
+        resolution: str | None = None,
+        count: int | None = None,
+        seed: int | None = None,
+        negative_prompt: str | None = None,
+        options: dict[str, Any] | None = None,
+        wait_for_completion: bool = True,
+        deferrable: bool | None = None,
+        poll_interval: float = 5.0,
+        timeout: float = 3600.0,
+        fail_on_partial: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id
+        self.prompt = prompt
+        self.images = images
+        self.model = model
+        self.width = width
+        self.height = height
+        self.aspect_ratio = aspect_ratio
+        self.resolution = resolution
+        self.count = count
+        self.seed = seed
+        self.negative_prompt = negative_prompt
+        self.options = options or {}
+        self.wait_for_completion = wait_for_completion
+        # Read when the DAG is parsed, not when this module is imported, so config changes apply.
+        self.deferrable = (
+            conf.getboolean("operators", "default_deferrable", fallback=False)
+            if deferrable is None
+            else deferrable
+        )
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.fail_on_partial = fail_on_partial
+
+    def job_request(self) -> ImageJobRequest:
+        images = (self.images,) if isinstance(self.images, str) else tuple(self.images or ())
+        return ImageJobRequest(
+            kind=self.kind,
+            prompt=self.prompt,
+            images=images,
+            model=self.model,
+            width=self.width,
+            height=self.height,
+            aspect_ratio=self.aspect_ratio,
+            resolution=self.resolution,
+            count=self.count,
+            seed=self.seed,
+            negative_prompt=self.negative_prompt,
+            options=self.options,
+        )
+
+    def _hook(self) -> NanoBananaBaseHook:
+        from airflow_provider_nanobanana.hooks.registry import hook_for_connection
+
+        return hook_for_connection(self.conn_id)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_nanobanana.operators.job_ledger import JobLedger
+
+        request = self.job_request()
+        ledger = JobLedger(context)
+        with self._hook() as hook:
+            hook.validate(request)
+            entry, result = self._reattach(hook, ledger)
+            if result is None:
+                result = hook.submit(request)
+                entry = {"vendor": hook.vendor.value, "job_id": result.job_id, "submitted_at": time.time()}
+                ledger.remember(entry)
+            context["ti"].xcom_push(key="job_id", value=result.job_id)
+            if result.state is not JobState.PENDING or not self.wait_for_completion:
+                return self._finish(result, entry, ledger)
+            if self.deferrable:
+                self._defer(hook, result, entry)
+            self.log.info("Waiting for %s job %s in this worker.", hook.vendor_label, result.job_id)
+            deadline = entry["submitted_at"] + self.timeout - time.time()
+            result = hook.wait_for_job(result.job_id, poll_interval=self.poll_interval, timeout=deadline)
+        return self._finish(result, entry, ledger)
+
+    def _reattach(
+        self, hook: NanoBananaBaseHook, ledger: Any
+    ) -> tuple[dict[str, Any] | None, ImageJobResult | None]:
+        """Find the job an earlier try of this task instance submitted, if it is still worth having."""
+        from airflow_provider_nanobanana.exceptions import NanoBananaJobNotFoundError
+
+        entry = ledger.recall()
+        if not entry or entry.get("vendor") != hook.vendor.value:
+            return None, None
+        try:
+            result = hook.get_job(entry["job_id"])
+        except NanoBananaJobNotFoundError:
+            self.log.warning(
+                "Job %s from an earlier try is unknown to the vendor; submitting anew.", entry["job_id"]
+            )
+            return None, None
+        if result.state is JobState.FAILED:
+            self.log.warning(
+                "Job %s from an earlier try failed (%s); submitting anew.",
+                result.job_id,
+                result.error_message,
+            )
+            return None, None
+        self.log.info(
+            "Reattaching to job %s submitted by an earlier try (%s).", result.job_id, result.state.value
+        )
+        return entry, result
+
+    def _defer(self, hook: NanoBananaBaseHook, result: ImageJobResult, entry: dict[str, Any]) -> None:
+        from airflow_provider_nanobanana.triggers.image_job import NanoBananaJobTrigger
+
+        end_time = entry["submitted_at"] + self.timeout
+        self.log.info(
+            "Deferring: the triggerer waits for %s job %s (eta %s s).",
+            hook.vendor_label,
+            result.job_id,
+            result.eta_seconds,
+        )
+        self.defer(
+            trigger=NanoBananaJobTrigger(
+                vendor=hook.vendor.value,
+                conn_id=self.conn_id,
+                job_ids=[result.job_id],
+                end_time=end_time,
+                poll_interval=self.poll_interval,
+                first_poll_delay=result.eta_seconds,
+            ),
+            method_name="execute_complete",
+            kwargs={"entry": entry},
+            timeout=timedelta(seconds=max(0.0, end_time - time.time()) + _DEFERRAL_GRACE),
+        )
+
+    def execute_complete(
+        self, context: Context, event: dict[str, Any] | None = None, entry: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        from airflow_provider_nanobanana.events import results_from_event
+        from airflow_provider_nanobanana.operators.job_ledger import JobLedger
+
+        ledger = JobLedger(context)
+        entry = entry or ledger.recall() or {}
+        (result,) = results_from_event(event)
+        return self._finish(result, entry, ledger)
+
+    def _finish(self, result: ImageJobResult, entry: dict[str, Any] | None, ledger: Any) -> dict[str, Any]:
+        from airflow_provider_nanobanana.polling import job_failed_error
+        from airflow_provider_nanobanana.summary import check_delivery, summarize
+
+        ledger.forget()  # the task is done with this job, whatever happens next
+        if result.state is JobState.FAILED:
+            raise job_failed_error(result)
+        summary = summarize(
+            result,
+            conn_id=self.conn_id,
+            requested_count=self.count,
+            submitted_at=(entry or {}).get("submitted_at"),
+        )
+        if result.state is JobState.SUCCEEDED:
+            check_delivery(summary, fail_on_partial=self.fail_on_partial)
+            self.log.info(
+                "%s job %s succeeded: %d of %d images: %s",
+                summary["vendor"],
+                summary["job_id"],
+                summary["delivered_count"],
+                summary["requested_count"],
+                ", ".join(summary["images"]),
+            )
+        return summary
+
+    def on_kill(self) -> None:
+        self.log.info(
+            "Task killed; the vendor keeps any submitted job (neither vendor offers a cancel endpoint)."
+        )

@@ -1,0 +1,144 @@
+"""Wait for Nano Banana jobs in the triggerer, then hand the task one small terminal event.
+
+The trigger serializes only JSON-safe values (vendor, conn id, job ids, a wall-clock deadline,
+poll settings): the key is read from the connection in the triggerer, and the deadline is epoch
+time because the trigger may resume in another triggerer process. AceData jobs are polled with
+one ``retrieve_batch`` request per poll however many ids the trigger holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_nanobanana.exceptions import (
+    NanoBananaError,
+    NanoBananaJobNotFoundError,
+    NanoBananaRateLimitError,
+    NanoBananaServerError,
+    NanoBananaTimeoutError,
+)
+from airflow_provider_nanobanana.jobs import ImageJobResult, JobState, Vendor
+from airflow_provider_nanobanana.polling import next_poll_delay
+
+MAX_CONSECUTIVE_POLL_FAILURES = 5
+TRANSIENT_ERRORS = (NanoBananaServerError, NanoBananaTimeoutError, NanoBananaRateLimitError)
+
+
+class NanoBananaJobTrigger(BaseTrigger):
+    """Poll one or more jobs of one vendor until all succeed, one fails, or ``end_time`` passes.
+
+    Yields exactly one event: ``success`` (every job's result, inline bytes left out), ``failed``
+    (the failed job's result), ``timeout``, or ``error`` (a non-transient error, with its class
+    name so the task can raise the same typed exception).
+
+    :param first_poll_delay: seconds before the first poll, typically the vendor's ``eta``.
+    """
+
+    def __init__(
+        self,
+        *,
+        vendor: str,
+        conn_id: str,
+        job_ids: list[str],
+        end_time: float,
+        poll_interval: float = 5.0,
+        first_poll_delay: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.vendor = Vendor(vendor).value
+        self.conn_id = conn_id
+        self.job_ids = [str(job_id) for job_id in job_ids]
+        self.end_time = end_time
+        self.poll_interval = poll_interval
+        self.first_poll_delay = first_poll_delay
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "vendor": self.vendor,
+                "conn_id": self.conn_id,
+                "job_ids": self.job_ids,
+                "end_time": self.end_time,
+                "poll_interval": self.poll_interval,
+                "first_poll_delay": self.first_poll_delay,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_provider_nanobanana.hooks.registry import hook_for_vendor
+
+        hook = hook_for_vendor(self.vendor, self.conn_id)
+        async with hook:
+            event = await self._wait(hook)
+        yield TriggerEvent(event)
+
+    async def _wait(self, hook: Any) -> dict[str, Any]:
+        polls = failures = 0
+        delay = self.first_poll_delay or 0.0
+        while True:
+            await asyncio.sleep(max(0.0, min(delay, self.end_time - time.time())))
+            try:
+                results = await self._poll(hook)
+                failures = 0
+            except TRANSIENT_ERRORS as error:
+                failures += 1
+                if failures >= MAX_CONSECUTIVE_POLL_FAILURES:
+                    return _error_event(error, self.job_ids)
+                self.log.warning("Poll of %s failed (%s); %d in a row.", self.job_ids, error, failures)
+                retry_after = getattr(error, "retry_after", None) or 0.0
+                delay = max(retry_after, self.poll_interval)
+                if time.time() >= self.end_time:
+                    return _timeout_event(self.job_ids, polls)
+                continue
+            except NanoBananaError as error:
+                return _error_event(error, self.job_ids)
+            polls += 1
+            if failed := [r for r in results if r.state is JobState.FAILED]:
+                return {"status": "failed", "result": failed[0].to_dict(with_payloads=False)}
+            pending = [r for r in results if r.state is JobState.PENDING]
+            if not pending:
+                return {"status": "success", "results": [r.to_dict(with_payloads=False) for r in results]}
+            if time.time() >= self.end_time:
+                return _timeout_event(self.job_ids, polls)
+            delay = min(next_poll_delay(result, self.poll_interval, polls) for result in pending)
+            eta = pending[0].eta_seconds
+            self.log.info(
+                "%s: %d of %d jobs pending after poll %d%s; next poll in %.1fs.",
+                hook.vendor_label,
+                len(pending),
+                len(results),
+                polls,
+                f" (eta {eta:.0f}s)" if eta is not None else "",
+                delay,
+            )
+
+    async def _poll(self, hook: Any) -> list[ImageJobResult]:
+        if self.vendor == Vendor.ACEDATA.value:
+            found = await hook.aget_jobs(self.job_ids)
+            missing = [job_id for job_id in self.job_ids if job_id not in found]
+            if missing:
+                raise NanoBananaJobNotFoundError(
+                    f"AceData does not know task(s) {missing}.", job_id=missing[0]
+                )
+            return [found[job_id] for job_id in self.job_ids]
+        return list(await asyncio.gather(*(hook.aget_job(job_id) for job_id in self.job_ids)))
+
+    async def on_kill(self) -> None:
+        """Airflow 3.3+ calls this when a user stops the task; neither vendor can cancel a job."""
+        self.log.info(
+            "Stopped waiting for %s; the vendor keeps the job (there is no cancel endpoint).", self.job_ids
+        )
+
+
+def _error_event(error: BaseException, job_ids: list[str]) -> dict[str, Any]:
+    return {"status": "error", "error_type": type(error).__name__, "message": str(error), "job_ids": job_ids}
+
+
+def _timeout_event(job_ids: list[str], polls: int) -> dict[str, Any]:
+    return {"status": "timeout", "job_ids": job_ids, "message": f"still pending after {polls} polls"}

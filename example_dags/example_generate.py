@@ -1,0 +1,44 @@
+"""Generate images on each vendor: submit, then wait in a sensor (the triggerer waits when deferrable).
+
+The connection decides the vendor; only the sizing fields differ between the two DAGs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
+from airflow_provider_nanobanana.sensors.image_job import NanoBananaJobSensor
+
+VENDORS = {
+    "modelslab": ("nanobanana_modelslab_default", {"width": 1024, "height": 1024}),
+    "acedata": ("nanobanana_acedata_default", {"aspect_ratio": "16:9"}),
+}
+
+for vendor, (conn_id, size) in VENDORS.items():
+    with DAG(
+        dag_id=f"nanobanana_generate_{vendor}",
+        schedule=None,
+        start_date=datetime(2026, 1, 1),
+        tags=["nanobanana", vendor],
+        params={"prompt": "A banana-shaped airship over a data centre at dawn"},
+    ):
+        submit = NanoBananaGenerateImageOperator(
+            task_id="submit",
+            conn_id=conn_id,
+            prompt="{{ params.prompt }}",
+            count=2,
+            wait_for_completion=False,
+            **size,
+        )
+        wait = NanoBananaJobSensor(
+            task_id="wait",
+            conn_id=conn_id,
+            job_id="{{ ti.xcom_pull(task_ids='submit')['job_id'] }}",
+            requested_count=2,
+            poke_interval=2,
+            timeout=600,
+        )
+        submit >> wait

@@ -1,0 +1,45 @@
+"""The dag.test() tier: a real SQLite metadata DB, the example DAGs, and the emulator over HTTP."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DAG_SOURCES = [*(REPO / "example_dags").glob("example_*.py"), *(Path(__file__).parent / "dags").glob("*.py")]
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Migrate a fresh SQLite DB in the session's AIRFLOW_HOME and fill its DAGs folder."""
+    dags_folder = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    for source in DAG_SOURCES:
+        shutil.copy(source, dags_folder / source.name)
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+    return dags_folder
+
+
+@pytest.fixture
+def run_dag(airflow_db, nanobanana_connections, monkeypatch):
+    """Run one DAG with ``dag.test()``; ``deferrable`` sets ``[operators] default_deferrable`` for it."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    def run(dag_id: str, *, deferrable: bool):
+        monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", str(deferrable))
+        bag = DagBag(dag_folder=str(airflow_db))
+        assert not bag.import_errors, bag.import_errors
+        return bag.get_dag(dag_id).test()
+
+    return run
+
+
+def task_states(dag_run) -> dict[str, str]:
+    return {
+        f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id: str(ti.state)
+        for ti in dag_run.get_task_instances()
+    }

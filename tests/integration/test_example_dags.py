@@ -1,0 +1,103 @@
+"""The example DAGs run end to end with dag.test() on SQLite against the emulator, waiting in the
+worker and in the (inline) triggerer, including injected vendor faults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_nanobanana.emulator import Fault
+
+from .conftest import DAG_SOURCES, REPO, task_states
+
+VENDOR_DAGS = [
+    f"nanobanana_{kind}_{vendor}"
+    for kind in ("generate", "edit", "img2img")
+    for vendor in ("modelslab", "acedata")
+]
+MODES = [pytest.param(False, id="sync"), pytest.param(True, id="deferrable")]
+SUBMIT_ENDPOINT = {"modelslab": "text2img", "acedata": "images"}
+
+
+def test_example_dags_parse_without_errors_or_top_level_io(tmp_path):
+    from airflow.dag_processing.dagbag import DagBag
+
+    for source in (REPO / "example_dags").glob("example_*.py"):
+        (tmp_path / source.name).write_text(source.read_text())
+    bag = DagBag(dag_folder=str(tmp_path))
+    assert bag.import_errors == {}
+    assert set(VENDOR_DAGS) | {"nanobanana_mapped_prompts"} <= set(bag.dag_ids)
+
+
+@pytest.mark.parametrize("deferrable", MODES)
+@pytest.mark.parametrize("dag_id", VENDOR_DAGS)
+def test_submit_then_sensor_succeeds_with_one_paid_request(run_dag, nanobanana_emulator, dag_id, deferrable):
+    dag_run = run_dag(dag_id, deferrable=deferrable)
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    vendor = dag_id.rsplit("_", 1)[1]
+    assert nanobanana_emulator.counters()["accepted"][vendor] == 1
+    summary = dag_run.get_task_instance("wait").xcom_pull(task_ids="wait")
+    assert summary["job_id"] == dag_run.get_task_instance("submit").xcom_pull(task_ids="submit")["job_id"]
+    assert summary["delivered_count"] == summary["requested_count"] >= 1
+    assert all(url.startswith(nanobanana_emulator.url) for url in summary["images"])
+
+
+@pytest.mark.parametrize("deferrable", MODES)
+def test_mapped_dag_submits_one_job_per_prompt(run_dag, nanobanana_emulator, deferrable):
+    dag_run = run_dag("nanobanana_mapped_prompts", deferrable=deferrable)
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    assert nanobanana_emulator.counters()["accepted"]["acedata"] == 3
+    job_ids = {
+        ti.xcom_pull(task_ids="generate", map_indexes=ti.map_index)["job_id"]
+        for ti in dag_run.get_task_instances()
+    }
+    assert len(job_ids) == 3
+
+
+@pytest.mark.parametrize("deferrable", MODES)
+@pytest.mark.parametrize(
+    ("vendor", "kind"),
+    [
+        ("acedata", "rate_limit"),
+        ("modelslab", "rate_limit"),
+        ("modelslab", "server_error"),
+        ("acedata", "server_error"),
+    ],
+)
+def test_transient_vendor_errors_are_absorbed_without_extra_charges(
+    run_dag, nanobanana_emulator, vendor, kind, deferrable
+):
+    nanobanana_emulator.add_fault(
+        Fault(vendor=vendor, endpoint=SUBMIT_ENDPOINT[vendor], kind=kind, times=2, retry_after=0.2)
+    )
+    dag_run = run_dag(f"nanobanana_generate_{vendor}", deferrable=deferrable)
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    counters = nanobanana_emulator.counters()
+    assert counters["accepted"][vendor] == 1
+    assert counters["requests"][f"{vendor}:{SUBMIT_ENDPOINT[vendor]}"] == 3
+
+
+@pytest.mark.parametrize("deferrable", MODES)
+@pytest.mark.parametrize("vendor", ["modelslab", "acedata"])
+def test_failing_job_fails_the_wait_task_without_resubmitting(
+    run_dag, nanobanana_emulator, vendor, deferrable
+):
+    nanobanana_emulator.add_fault(Fault(vendor=vendor, endpoint=SUBMIT_ENDPOINT[vendor], kind="job_fails"))
+    dag_run = run_dag(f"nanobanana_generate_{vendor}", deferrable=deferrable)
+    assert str(dag_run.state) == "failed"
+    assert task_states(dag_run) == {"submit": "success", "wait": "failed"}
+    assert nanobanana_emulator.counters()["accepted"][vendor] == 1
+
+
+@pytest.mark.parametrize("vendor", ["modelslab", "acedata"])
+def test_moderation_refusal_fails_the_submit_task_and_costs_nothing(run_dag, nanobanana_emulator, vendor):
+    nanobanana_emulator.add_fault(Fault(vendor=vendor, endpoint=SUBMIT_ENDPOINT[vendor], kind="moderation"))
+    dag_run = run_dag(f"nanobanana_generate_{vendor}", deferrable=True)
+    assert str(dag_run.state) == "failed"
+    assert task_states(dag_run)["submit"] == "failed"
+    assert nanobanana_emulator.counters()["accepted"][vendor] == 0
+
+
+def test_dag_sources_are_all_copied():
+    assert all(Path(source).exists() for source in DAG_SOURCES)

@@ -36,5 +36,27 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        "operators": [
+            {
+                "integration-name": "Nano Banana",
+                "python-modules": [
+                    "airflow_provider_nanobanana.operators.generate",
+                    "airflow_provider_nanobanana.operators.edit",
+                    "airflow_provider_nanobanana.operators.img2img",
+                ],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": "Nano Banana",
+                "python-modules": ["airflow_provider_nanobanana.sensors.image_job"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Nano Banana",
+                "python-modules": ["airflow_provider_nanobanana.triggers.image_job"],
+            }
+        ],
         "connection-types": [form.provider_info_entry() for form in FORMS],
     }

@@ -93,3 +93,14 @@ def test_importing_provider_info_is_cheap():
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "[]"
+
+
+def test_every_declared_module_imports():
+    import importlib
+
+    info = get_provider_info()
+    for section in ("hooks", "operators", "sensors", "triggers"):
+        modules = [module for entry in info[section] for module in entry["python-modules"]]
+        assert modules, section
+        for module in modules:
+            importlib.import_module(module)

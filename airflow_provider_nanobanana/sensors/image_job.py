@@ -83,8 +83,10 @@ class NanoBananaJobSensor(BaseSensorOperator):
         from airflow_provider_nanobanana.hooks.registry import hook_for_connection
         from airflow_provider_nanobanana.triggers.image_job import NanoBananaJobTrigger
 
-        with hook_for_connection(self.conn_id) as hook:
-            vendor = hook.vendor.value
+        done = self.poke(context)  # a job that is already finished needs no triggerer round trip
+        if done:
+            return done.xcom_value
+        vendor = hook_for_connection(self.conn_id).vendor.value
         self.defer(
             trigger=NanoBananaJobTrigger(
                 vendor=vendor,

@@ -27,5 +27,12 @@ def results_from_event(event: dict[str, Any] | None) -> list[ImageJobResult]:
         error_class = getattr(exceptions, str(event.get("error_type")), None)
         if not (isinstance(error_class, type) and issubclass(error_class, exceptions.NanoBananaError)):
             error_class = exceptions.NanoBananaError
-        raise error_class(event["message"])
+        kwargs: dict[str, Any] = {}
+        if issubclass(error_class, exceptions.NanoBananaRateLimitError):
+            kwargs["retry_after"] = event.get("retry_after")
+        if issubclass(
+            error_class, exceptions.NanoBananaJobNotFoundError | exceptions.NanoBananaJobFailedError
+        ):
+            kwargs["job_id"] = event.get("job_id")
+        raise error_class(event["message"], **kwargs)
     raise exceptions.NanoBananaError(f"Trigger returned an unknown status {status!r}.")

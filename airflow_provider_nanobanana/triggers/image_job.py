@@ -137,7 +137,15 @@ class NanoBananaJobTrigger(BaseTrigger):
 
 
 def _error_event(error: BaseException, job_ids: list[str]) -> dict[str, Any]:
-    return {"status": "error", "error_type": type(error).__name__, "message": str(error), "job_ids": job_ids}
+    """Name the error class and keep what retry rules need (``retry_after``, ``job_id``)."""
+    return {
+        "status": "error",
+        "error_type": type(error).__name__,
+        "message": str(error),
+        "job_ids": job_ids,
+        "retry_after": getattr(error, "retry_after", None),
+        "job_id": getattr(error, "job_id", None),
+    }
 
 
 def _timeout_event(job_ids: list[str], polls: int) -> dict[str, Any]:

@@ -1,0 +1,147 @@
+"""Resuming after the trigger: one summary on success, the typed error for every other event."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from airflow.providers.common.compat.sdk import TaskDeferred
+
+from airflow_provider_nanobanana.emulator import Fault
+from airflow_provider_nanobanana.exceptions import (
+    NanoBananaAuthenticationError,
+    NanoBananaError,
+    NanoBananaJobFailedError,
+    NanoBananaRateLimitError,
+    NanoBananaTimeoutError,
+)
+from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
+
+from .conftest import CONN_IDS, ledger_entry
+from .support import VENDORS, run_trigger
+
+FAILURE_MESSAGES = {"modelslab": "Failed, Try Again", "acedata": "generation failed"}
+ENTRY = {"vendor": "acedata", "job_id": "task-1", "submitted_at": 1_700_000_000.0}
+
+
+def generate(vendor: str, **kwargs: Any) -> NanoBananaGenerateImageOperator:
+    return NanoBananaGenerateImageOperator(
+        task_id="draw",
+        conn_id=CONN_IDS[vendor],
+        prompt="a ripe banana",
+        deferrable=True,
+        poll_interval=0.05,
+        timeout=30,
+        **kwargs,
+    )
+
+
+def defer(operator: NanoBananaGenerateImageOperator, context: dict[str, Any]) -> TaskDeferred:
+    with pytest.raises(TaskDeferred) as raised:
+        operator.execute(context)
+    return raised.value
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_success_event_becomes_the_summary_and_forgets_the_job(emulator, context, vendor):
+    operator = generate(vendor, count=2)
+    deferred = defer(operator, context)
+    (event,) = run_trigger(deferred.trigger)
+    assert event["status"] == "success"
+
+    summary = operator.execute_complete(context, event=event, **deferred.kwargs)
+
+    entry = deferred.kwargs["entry"]
+    assert summary["vendor"] == vendor
+    assert summary["conn_id"] == CONN_IDS[vendor]
+    assert summary["job_id"] == entry["job_id"]
+    assert summary["state"] == "succeeded"
+    assert len(summary["images"]) == 2
+    assert all(url.startswith(emulator.url) for url in summary["images"])
+    assert summary["requested_count"] == summary["delivered_count"] == 2
+    assert summary["submitted_at"] == entry["submitted_at"]
+    assert summary["elapsed_seconds"] >= 0
+    assert ledger_entry(context) is None
+    assert emulator.counters()["accepted"][vendor] == 1
+
+
+def test_success_event_resumes_with_the_ledger_entry_when_kwargs_are_missing(emulator, context):
+    operator = generate("acedata")
+    deferred = defer(operator, context)
+    (event,) = run_trigger(deferred.trigger)
+    summary = operator.execute_complete(context, event=event)
+    assert summary["submitted_at"] == deferred.kwargs["entry"]["submitted_at"]
+    assert ledger_entry(context) is None
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_failed_event_raises_job_failed_with_the_vendor_message(emulator, context, vendor):
+    endpoint = "text2img" if vendor == "modelslab" else "images"
+    emulator.add_fault(Fault(vendor=vendor, endpoint=endpoint, kind="job_fails"))
+    operator = generate(vendor)
+    deferred = defer(operator, context)
+    (event,) = run_trigger(deferred.trigger)
+    assert event["status"] == "failed"
+
+    with pytest.raises(NanoBananaJobFailedError, match=FAILURE_MESSAGES[vendor]) as raised:
+        operator.execute_complete(context, event=event, **deferred.kwargs)
+    assert raised.value.job_id == deferred.kwargs["entry"]["job_id"]
+    assert raised.value.vendor == vendor
+
+
+def test_timeout_event_raises_timeout_error(context):
+    event = {"status": "timeout", "job_ids": ["task-1"], "message": "still pending after 7 polls"}
+    with pytest.raises(NanoBananaTimeoutError, match="still pending after 7 polls"):
+        generate("acedata").execute_complete(context, event=event, entry=ENTRY)
+
+
+@pytest.mark.parametrize(
+    ("error_type", "expected"),
+    [
+        ("NanoBananaRateLimitError", NanoBananaRateLimitError),
+        ("NanoBananaAuthenticationError", NanoBananaAuthenticationError),
+        ("NoSuchError", NanoBananaError),
+        ("annotations", NanoBananaError),  # a module attribute that is not an exception class
+    ],
+)
+def test_error_event_raises_the_named_provider_error(context, error_type, expected):
+    event = {"status": "error", "error_type": error_type, "message": "vendor said no", "job_ids": ["t"]}
+    with pytest.raises(NanoBananaError, match="vendor said no") as raised:
+        generate("acedata").execute_complete(context, event=event, entry=ENTRY)
+    assert type(raised.value) is expected
+
+
+@pytest.mark.parametrize("event", [None, {}, {"status": "exploded"}])
+def test_unusable_event_raises_provider_error(context, event):
+    with pytest.raises(NanoBananaError) as raised:
+        generate("acedata").execute_complete(context, event=event, entry=ENTRY)
+    assert type(raised.value) is NanoBananaError
+
+
+def test_partial_delivery_fails_unless_fail_on_partial_is_off(emulator, context):
+    emulator.add_fault(Fault(vendor="acedata", endpoint="images", kind="partial"))
+    strict = generate("acedata", count=2)
+    deferred = defer(strict, context)
+    (event,) = run_trigger(deferred.trigger)
+    assert event["status"] == "success"
+
+    with pytest.raises(NanoBananaJobFailedError, match="delivered 1 of 2") as raised:
+        strict.execute_complete(context, event=event, **deferred.kwargs)
+    assert raised.value.code == "partial"
+
+    lenient = generate("acedata", count=2, fail_on_partial=False)
+    summary = lenient.execute_complete(context, event=event, **deferred.kwargs)
+    assert summary["state"] == "succeeded"
+    assert (summary["requested_count"], summary["delivered_count"]) == (2, 1)
+    assert len(summary["images"]) == 1
+
+
+def test_base64_output_resumes_with_references_not_bytes(emulator, context):
+    operator = generate("modelslab", options={"base64": True})
+    deferred = defer(operator, context)
+    (event,) = run_trigger(deferred.trigger)
+    summary = operator.execute_complete(context, event=event, **deferred.kwargs)
+    job_id = deferred.kwargs["entry"]["job_id"]
+    assert summary["images"] == [f"nanobanana+base64://{job_id}/0"]
+    assert time.time() >= summary["finished_at"]

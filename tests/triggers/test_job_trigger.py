@@ -1,0 +1,241 @@
+"""NanoBananaJobTrigger: JSON-safe serialization and exactly one terminal event per run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from airflow_provider_nanobanana.emulator import Fault
+from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN, DEFAULT_MODELSLAB_KEY
+from airflow_provider_nanobanana.hooks.registry import hook_for_connection
+from airflow_provider_nanobanana.jobs import ImageJobRequest, JobKind, JobState
+from airflow_provider_nanobanana.triggers.image_job import (
+    MAX_CONSECUTIVE_POLL_FAILURES,
+    NanoBananaJobTrigger,
+)
+
+from .conftest import CONN_IDS, NO_RETRY_CONN_IDS
+
+VENDORS = ("modelslab", "acedata")
+CLASSPATH = "airflow_provider_nanobanana.triggers.image_job.NanoBananaJobTrigger"
+SUBMIT_ENDPOINT = {"modelslab": "text2img", "acedata": "images"}
+POLL_ENDPOINT = {"modelslab": "fetch", "acedata": "tasks"}
+
+
+def submit(vendor: str, **request: Any) -> str:
+    with hook_for_connection(CONN_IDS[vendor]) as hook:
+        result = hook.submit(ImageJobRequest(kind=JobKind.GENERATE, prompt="a ripe banana", **request))
+    assert result.state is JobState.PENDING
+    return result.job_id
+
+
+def trigger_for(vendor: str, job_ids: list[str], *, conn_id: str | None = None, **kwargs: Any):
+    kwargs = {"end_time": time.time() + 30, "poll_interval": 0.05, **kwargs}
+    return NanoBananaJobTrigger(vendor=vendor, conn_id=conn_id or CONN_IDS[vendor], job_ids=job_ids, **kwargs)
+
+
+async def events_of(trigger: NanoBananaJobTrigger) -> list[dict[str, Any]]:
+    return [event.payload async for event in trigger.run()]
+
+
+def test_serialize_round_trips_through_json_without_any_key():
+    trigger = NanoBananaJobTrigger(
+        vendor="modelslab",
+        conn_id="nanobanana_modelslab_default",
+        job_ids=[90000001, "90000002"],
+        end_time=1_900_000_000.5,
+        poll_interval=2.5,
+        first_poll_delay=12.0,
+    )
+    classpath, kwargs = trigger.serialize()
+
+    assert classpath == CLASSPATH
+    text = json.dumps(kwargs)
+    assert DEFAULT_MODELSLAB_KEY not in text
+    assert DEFAULT_ACEDATA_TOKEN not in text
+    assert kwargs["job_ids"] == ["90000001", "90000002"]
+    rebuilt = NanoBananaJobTrigger(**json.loads(text))
+    assert rebuilt.serialize() == (classpath, kwargs)
+
+
+def test_unknown_vendor_is_refused_at_construction():
+    with pytest.raises(ValueError, match="openai"):
+        NanoBananaJobTrigger(vendor="openai", conn_id="c", job_ids=["1"], end_time=0)
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_run_yields_one_success_event_with_the_images(emulator, vendor):
+    job_id = await _in_thread(submit, vendor, count=2)
+
+    events = await events_of(trigger_for(vendor, [job_id]))
+
+    assert len(events) == 1
+    (event,) = events
+    assert event["status"] == "success"
+    (result,) = event["results"]
+    assert result["job_id"] == job_id
+    assert result["state"] == "succeeded"
+    assert len(result["images"]) == 2
+    assert all(image["url"].startswith(emulator.url) for image in result["images"])
+    json.dumps(event)
+
+
+async def test_acedata_polls_many_jobs_with_one_tasks_request_per_poll(emulator):
+    emulator.configure(processing_seconds=0.6)
+    job_ids = [await _in_thread(submit, "acedata") for _ in range(3)]
+    tasks_before = emulator.counters()["requests"].get("acedata:tasks", 0)
+
+    events = await events_of(trigger_for("acedata", job_ids))
+
+    assert [event["status"] for event in events] == ["success"]
+    assert [result["job_id"] for result in events[0]["results"]] == job_ids
+    counters = emulator.counters()
+    polls = {counters["polls"][job_id] for job_id in job_ids}
+    assert len(polls) == 1, "every poll covers all three jobs"
+    (poll_count,) = polls
+    assert poll_count >= 2
+    assert counters["requests"]["acedata:tasks"] - tasks_before == poll_count
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_failed_job_yields_one_failed_event(emulator, vendor):
+    emulator.add_fault(Fault(vendor=vendor, endpoint=SUBMIT_ENDPOINT[vendor], kind="job_fails"))
+    job_id = await _in_thread(submit, vendor)
+
+    events = await events_of(trigger_for(vendor, [job_id]))
+
+    assert len(events) == 1
+    assert events[0]["status"] == "failed"
+    assert events[0]["result"]["job_id"] == job_id
+    assert events[0]["result"]["error_message"]
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_deadline_in_the_past_yields_one_timeout_event(emulator, vendor):
+    emulator.configure(processing_seconds=30)
+    job_id = await _in_thread(submit, vendor)
+
+    events = await events_of(trigger_for(vendor, [job_id], end_time=time.time() - 1))
+
+    assert len(events) == 1
+    assert events[0]["status"] == "timeout"
+    assert events[0]["job_ids"] == [job_id]
+    assert emulator.counters()["polls"][job_id] == 1
+
+
+async def test_unknown_acedata_task_yields_a_job_not_found_error_event(emulator):
+    known = await _in_thread(submit, "acedata")
+    unknown = str(uuid.uuid4())
+
+    events = await events_of(trigger_for("acedata", [known, unknown]))
+
+    assert len(events) == 1
+    assert events[0]["status"] == "error"
+    assert events[0]["error_type"] == "NanoBananaJobNotFoundError"
+    assert unknown in events[0]["message"]
+
+
+async def test_unknown_modelslab_job_yields_a_job_not_found_error_event(emulator):
+    events = await events_of(trigger_for("modelslab", ["123456789"]))
+    assert [(event["status"], event["error_type"]) for event in events] == [
+        ("error", "NanoBananaJobNotFoundError")
+    ]
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_transient_poll_failures_are_tolerated(emulator, vendor):
+    job_id = await _in_thread(submit, vendor)
+    failures = MAX_CONSECUTIVE_POLL_FAILURES - 1
+    emulator.add_fault(
+        Fault(vendor=vendor, endpoint=POLL_ENDPOINT[vendor], kind="server_error", times=failures)
+    )
+
+    events = await events_of(trigger_for(vendor, [job_id], conn_id=NO_RETRY_CONN_IDS[vendor]))
+
+    assert [event["status"] for event in events] == ["success"]
+    poll_requests = emulator.counters()["requests"][f"{vendor}:{POLL_ENDPOINT[vendor]}"]
+    assert poll_requests > failures, "the failing polls really were sent, then one more succeeded"
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_persistent_poll_failure_yields_one_error_event(emulator, vendor):
+    job_id = await _in_thread(submit, vendor)
+    emulator.add_fault(Fault(vendor=vendor, endpoint=POLL_ENDPOINT[vendor], kind="server_error", times=None))
+
+    events = await events_of(trigger_for(vendor, [job_id], conn_id=NO_RETRY_CONN_IDS[vendor]))
+
+    assert len(events) == 1
+    assert events[0]["status"] == "error"
+    assert events[0]["error_type"] == "NanoBananaServerError"
+    assert events[0]["job_ids"] == [job_id]
+    poll_requests = emulator.counters()["requests"][f"{vendor}:{POLL_ENDPOINT[vendor]}"]
+    assert poll_requests == MAX_CONSECUTIVE_POLL_FAILURES
+
+
+async def test_rate_limited_polls_wait_for_retry_after(emulator):
+    job_id = await _in_thread(submit, "acedata")
+    emulator.add_fault(Fault(vendor="acedata", endpoint="tasks", kind="rate_limit", times=1, retry_after=0.5))
+    started = time.monotonic()
+
+    events = await events_of(trigger_for("acedata", [job_id], conn_id=NO_RETRY_CONN_IDS["acedata"]))
+
+    assert [event["status"] for event in events] == ["success"]
+    assert time.monotonic() - started >= 0.5
+
+
+async def test_base64_output_is_left_out_of_the_success_event(emulator):
+    job_id = await _in_thread(submit, "modelslab", options={"base64": True})
+
+    (event,) = await events_of(trigger_for("modelslab", [job_id]))
+
+    assert event["status"] == "success"
+    images = event["results"][0]["images"]
+    assert images, "the job produced an image"
+    assert all("base64_data" not in image for image in images)
+    assert all(image == {"inline": True} for image in images)
+    assert len(json.dumps(event)) < 2_000, "an event must stay small enough for the metadata DB"
+
+
+async def test_first_poll_waits_for_the_given_delay(emulator):
+    job_id = await _in_thread(submit, "acedata")
+    started = time.monotonic()
+
+    events = await events_of(trigger_for("acedata", [job_id], first_poll_delay=0.4))
+
+    assert events[0]["status"] == "success"
+    assert time.monotonic() - started >= 0.4
+    assert emulator.counters()["polls"][job_id] == 1, "after the delay the job was already done"
+
+
+async def _in_thread(function, *args, **kwargs):
+    """Run blocking set-up (a sync hook call) off the event loop."""
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_rejected_key_yields_an_authentication_error_event(emulator, monkeypatch, vendor):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NANOBANANA_WRONG_KEY",
+        json.dumps({"conn_type": f"nanobanana_{vendor}", "host": emulator.url, "password": "not-the-key"}),
+    )
+    events = await events_of(trigger_for(vendor, ["123456789"], conn_id="nanobanana_wrong_key"))
+    assert [(event["status"], event["error_type"]) for event in events] == [
+        ("error", "NanoBananaAuthenticationError")
+    ]
+    assert "not-the-key" not in json.dumps(events)
+
+
+def test_error_event_keeps_what_retry_rules_need():
+    from airflow_provider_nanobanana.events import results_from_event
+    from airflow_provider_nanobanana.exceptions import NanoBananaRateLimitError
+    from airflow_provider_nanobanana.triggers.image_job import _error_event
+
+    event = _error_event(NanoBananaRateLimitError("slow down", retry_after=42.0), ["j1"])
+    with pytest.raises(NanoBananaRateLimitError) as error:
+        results_from_event(event)
+    assert error.value.retry_after == 42.0

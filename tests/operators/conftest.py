@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any, ClassVar
 
 import pytest
 
-from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN, DEFAULT_MODELSLAB_KEY
 from airflow_provider_nanobanana.operators import job_ledger
 
 MODELSLAB_CONN = "nanobanana_modelslab_default"
@@ -89,21 +87,6 @@ def variables(monkeypatch) -> dict[str, str]:
 def legacy_context(variables) -> dict[str, Any]:
     """Airflow before 3.3: no task state store, so the ledger falls back to a Variable."""
     return {"ti": FakeTaskInstance()}
-
-
-@pytest.fixture
-def emulator(nanobanana_connections):
-    return nanobanana_connections
-
-
-@pytest.fixture(autouse=True)
-def key_never_logged(caplog, capsys):
-    caplog.set_level(logging.DEBUG)
-    yield
-    captured = capsys.readouterr()
-    text = caplog.text + captured.out + captured.err
-    for key in (DEFAULT_MODELSLAB_KEY, DEFAULT_ACEDATA_TOKEN):
-        assert key not in text, "an API key reached the logs"
 
 
 def ledger_entry(context: dict[str, Any]) -> dict[str, Any] | None:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-
 import pytest
-
-from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN, DEFAULT_MODELSLAB_KEY
 
 CONN_IDS = {"modelslab": "nanobanana_modelslab_default", "acedata": "nanobanana_acedata_default"}
 
@@ -28,18 +24,3 @@ class FakeTaskInstance:
 @pytest.fixture
 def context():
     return {"ti": FakeTaskInstance()}
-
-
-@pytest.fixture
-def emulator(nanobanana_connections):
-    return nanobanana_connections
-
-
-@pytest.fixture(autouse=True)
-def key_never_logged(caplog, capsys):
-    caplog.set_level(logging.DEBUG)
-    yield
-    captured = capsys.readouterr()
-    text = caplog.text + captured.out + captured.err
-    for key in (DEFAULT_MODELSLAB_KEY, DEFAULT_ACEDATA_TOKEN):
-        assert key not in text, "an API key reached the logs"

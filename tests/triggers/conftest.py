@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
 
@@ -30,13 +29,3 @@ def emulator(nanobanana_connections, monkeypatch):
             ),
         )
     return nanobanana_connections
-
-
-@pytest.fixture(autouse=True)
-def key_never_logged(caplog, capsys):
-    caplog.set_level(logging.DEBUG)
-    yield
-    captured = capsys.readouterr()
-    text = caplog.text + captured.out + captured.err
-    for key in (DEFAULT_MODELSLAB_KEY, DEFAULT_ACEDATA_TOKEN):
-        assert key not in text, "an API key reached the logs"

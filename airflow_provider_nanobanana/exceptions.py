@@ -103,3 +103,38 @@ class NanoBananaJobNotFoundError(NanoBananaError):
 
 class NanoBananaTimeoutError(NanoBananaError):
     """A request or a wait ran past its time limit."""
+
+
+class NanoBananaImageTransferError(NanoBananaError):
+    """An image of a finished job could not be landed in S3.
+
+    ``job_id`` and ``index`` say which image, ``host`` where it was downloaded from. Messages name
+    the host only: vendor links may be signed, so a query string never reaches a log.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_id: str | None = None,
+        index: int | None = None,
+        host: str | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.job_id = job_id
+        self.index = index
+        self.host = host
+
+
+class NanoBananaImageExpiredError(NanoBananaImageTransferError):
+    """The image link answered 404/410/403: ModelsLab deletes images after 24 hours unless the
+    account has vendor-side S3 configured, so land images well within that window."""
+
+
+class NanoBananaImageTruncatedError(NanoBananaImageTransferError):
+    """The body ended before its ``Content-Length`` (or the base64 text was cut short)."""
+
+
+class NanoBananaNotAnImageError(NanoBananaImageTransferError):
+    """The body is not a PNG, JPEG, WebP or GIF by its magic bytes, whatever its Content-Type said."""

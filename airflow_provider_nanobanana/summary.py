@@ -2,11 +2,12 @@
 
 XCom lives in the metadata DB, so the summary carries references, never image bytes: a URL, or
 for inline base64 output a ``nanobanana+base64://<job_id>/<index>`` reference that the S3
-transfer resolves by fetching the job again. No key, no prompt.
+transfer resolves by fetching the job again. No key, and the prompt only as a hash.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -27,11 +28,13 @@ def summarize(
     conn_id: str,
     requested_count: int | None = None,
     submitted_at: float | None = None,
+    prompt: str | None = None,
 ) -> dict[str, Any]:
     """Describe a finished (or just submitted) job for XCom.
 
     ``requested_count`` defaults to what the vendor reports it was asked for, so a sensor that
-    never saw the request still notices a partial delivery.
+    never saw the request still notices a partial delivery. ``prompt`` is kept only as its sha256,
+    which the S3 transfer records in object metadata.
     """
     metadata = result.metadata
     requested = requested_count or metadata.get("requested_count") or metadata.get("samples")
@@ -44,6 +47,7 @@ def summarize(
         "images": [image_reference(result, index) for index in range(len(result.images))],
         "requested_count": requested or len(result.images),
         "delivered_count": len(result.images),
+        "prompt_sha256": hashlib.sha256(prompt.encode()).hexdigest() if prompt else None,
         "seed": metadata.get("seed"),
         "width": metadata.get("width"),
         "height": metadata.get("height"),

@@ -9,11 +9,13 @@ construction-time settings, with no jobs, no faults and zeroed counters.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from airflow_provider_nanobanana.emulator import Emulator, EmulatorSettings
+from airflow_provider_nanobanana.emulator.local_s3 import LocalS3
 from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN, DEFAULT_MODELSLAB_KEY
 
 
@@ -51,3 +53,25 @@ def nanobanana_connections(nanobanana_emulator: Emulator, monkeypatch: pytest.Mo
         json.dumps({"conn_type": "nanobanana_acedata", "host": url, "password": DEFAULT_ACEDATA_TOKEN}),
     )
     return nanobanana_emulator
+
+
+@pytest.fixture(scope="session")
+def nanobanana_s3_server() -> Iterator[LocalS3]:
+    """The session's local S3 endpoint (moto in server mode on loopback)."""
+    with LocalS3() as s3:
+        yield s3
+
+
+@pytest.fixture
+def nanobanana_s3(nanobanana_s3_server: LocalS3, monkeypatch: pytest.MonkeyPatch) -> LocalS3:
+    """The local S3 endpoint, set as the ``aws_default`` connection."""
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", nanobanana_s3_server.connection_json())
+    return nanobanana_s3_server
+
+
+@pytest.fixture
+def nanobanana_bucket(nanobanana_s3: LocalS3) -> str:
+    """A fresh, empty bucket on the local S3 endpoint."""
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    nanobanana_s3.create_bucket(bucket)
+    return bucket

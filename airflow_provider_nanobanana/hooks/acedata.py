@@ -120,6 +120,7 @@ class AceDataHook(NanoBananaBaseHook):
     vendor = Vendor.ACEDATA
     vendor_label = VENDOR
     default_base_url = "https://api.acedata.cloud"
+    inline_image_limit = DATA_URI_LIMIT
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:

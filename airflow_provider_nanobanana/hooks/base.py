@@ -88,6 +88,8 @@ class NanoBananaBaseHook(BaseHook):
     vendor: ClassVar[Vendor]
     vendor_label: ClassVar[str]
     default_base_url: ClassVar[str]
+    # Largest input image the vendor takes inline as a data URI; None if it only takes URLs.
+    inline_image_limit: ClassVar[int | None] = None
 
     def __init__(
         self,

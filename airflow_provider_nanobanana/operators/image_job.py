@@ -14,6 +14,7 @@ Importing this module stays light (no httpx); hooks load when a task runs.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -22,24 +23,28 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import BaseOperator, conf
 
 from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind, JobState
+from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, outlets_with_alias
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_nanobanana.hooks.base import NanoBananaBaseHook
+    from airflow_provider_nanobanana.s3.destination import S3Destination
 
 # How long after the trigger's own deadline Airflow's deferral timeout fires: the trigger's clean
 # ``timeout`` event should always win over a generic deferral timeout.
 _DEFERRAL_GRACE = 60
 
 
-class NanoBananaImageJobOperator(BaseOperator):
+class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
     """Base of the generate, edit and img2img operators; subclasses only fix the job kind.
 
     :param conn_id: a ``nanobanana_modelslab`` or ``nanobanana_acedata`` connection; it decides the
         vendor. Moving a DAG to the other vendor is a ``conn_id`` change (plus vendor options).
     :param prompt: what to draw or change (templated).
-    :param images: input image URLs, or for AceData ``data:image/...;base64,`` URIs (templated).
+    :param images: input image URLs, ``s3://bucket/key`` objects (sent as presigned URLs, or to
+        AceData inline as data URIs up to 10 MB; see :mod:`~airflow_provider_nanobanana.s3.inputs`),
+        or for AceData ``data:image/...;base64,`` URIs (templated).
     :param model: vendor model name; ModelsLab v7 ``nano-banana-t2i``/``nano-banana``/``nano-banana-pro``,
         AceData ``nano-banana``, ``nano-banana-2``, ``nano-banana-pro``, ``nano-banana-2-lite`` and the
         ``:official`` variants (templated).
@@ -60,11 +65,23 @@ class NanoBananaImageJobOperator(BaseOperator):
     :param poll_interval: seconds between polls when the vendor gives no ``eta``.
     :param timeout: seconds to wait for the job before failing with ``NanoBananaTimeoutError``.
     :param fail_on_partial: fail when the vendor delivers fewer images than ``count``.
+    :param s3_output: land the images in S3 within this task: a dict of
+        :class:`~airflow_provider_nanobanana.s3.destination.S3Destination` settings, at least
+        ``bucket`` (templated). The summary then has an ``s3`` list like the transfer operator's.
+    :param aws_conn_id: the Amazon connection for ``s3://`` inputs and ``s3_output``.
     """
 
     kind: ClassVar[JobKind]
-    template_fields: Sequence[str] = ("conn_id", "prompt", "images", "model", "negative_prompt", "options")
-    template_fields_renderers: ClassVar[dict[str, str]] = {"options": "json", "images": "json"}
+    template_fields: Sequence[str] = (
+        "conn_id",
+        "prompt",
+        "images",
+        "model",
+        "negative_prompt",
+        "options",
+        "s3_output",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {"options": "json", "images": "json", "s3_output": "json"}
     ui_color = "#ffe135"
 
     def __init__(
@@ -87,8 +104,12 @@ class NanoBananaImageJobOperator(BaseOperator):
         poll_interval: float = 5.0,
         timeout: float = 3600.0,
         fail_on_partial: bool = True,
+        s3_output: dict[str, Any] | None = None,
+        aws_conn_id: str | None = "aws_default",
         **kwargs: Any,
     ) -> None:
+        asset_alias = s3_output.get("asset_alias") if isinstance(s3_output, dict) else None
+        kwargs["outlets"] = outlets_with_alias(kwargs.get("outlets"), asset_alias)
         super().__init__(**kwargs)
         self.conn_id = conn_id
         self.prompt = prompt
@@ -112,6 +133,8 @@ class NanoBananaImageJobOperator(BaseOperator):
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.fail_on_partial = fail_on_partial
+        self.s3_output = s3_output
+        self.aws_conn_id = aws_conn_id
 
     def job_request(self) -> ImageJobRequest:
         images = (self.images,) if isinstance(self.images, str) else tuple(self.images or ())
@@ -137,10 +160,16 @@ class NanoBananaImageJobOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_nanobanana.operators.job_ledger import JobLedger
+        from airflow_provider_nanobanana.s3.inputs import resolve_s3_inputs
 
-        request = self.job_request()
+        self._s3_destination()  # a bad S3 setting fails now, before anything is paid for
         ledger = JobLedger(context)
         with self._hook() as hook:
+            request = self.job_request()
+            images = resolve_s3_inputs(
+                request.images, inline_limit=hook.inline_image_limit, aws_conn_id=self.aws_conn_id, log=self.log
+            )
+            request = dataclasses.replace(request, images=images)
             hook.validate(request)
             entry, result = self._reattach(hook, ledger)
             if result is None:
@@ -149,13 +178,27 @@ class NanoBananaImageJobOperator(BaseOperator):
                 ledger.remember(entry)
             context["ti"].xcom_push(key="job_id", value=result.job_id)
             if result.state is not JobState.PENDING or not self.wait_for_completion:
-                return self._finish(result, entry, ledger)
+                return self._finish(context, result, entry, ledger)
             if self.deferrable:
                 self._defer(hook, result, entry)
             self.log.info("Waiting for %s job %s in this worker.", hook.vendor_label, result.job_id)
             deadline = entry["submitted_at"] + self.timeout - time.time()
             result = hook.wait_for_job(result.job_id, poll_interval=self.poll_interval, timeout=deadline)
-        return self._finish(result, entry, ledger)
+        return self._finish(context, result, entry, ledger)
+
+    def _s3_destination(self) -> S3Destination | None:
+        if self.s3_output is None:
+            return None
+        from airflow_provider_nanobanana.s3.destination import S3Destination
+        from airflow_provider_nanobanana.validation import invalid
+
+        if not self.wait_for_completion:
+            raise invalid(
+                "s3_output",
+                self.s3_output,
+                "only with wait_for_completion=True; after a sensor, use NanoBananaImagesToS3Operator",
+            )
+        return S3Destination.from_mapping(self.s3_output, name="s3_output", aws_conn_id=self.aws_conn_id).checked()
 
     def _reattach(
         self, hook: NanoBananaBaseHook, ledger: Any
@@ -218,23 +261,31 @@ class NanoBananaImageJobOperator(BaseOperator):
         ledger = JobLedger(context)
         entry = entry or ledger.recall() or {}
         (result,) = results_from_event(event)
-        return self._finish(result, entry, ledger)
+        return self._finish(context, result, entry, ledger)
 
-    def _finish(self, result: ImageJobResult, entry: dict[str, Any] | None, ledger: Any) -> dict[str, Any]:
+    def _finish(
+        self, context: Context, result: ImageJobResult, entry: dict[str, Any] | None, ledger: Any
+    ) -> dict[str, Any]:
+        from airflow_provider_nanobanana.exceptions import NanoBananaJobFailedError
         from airflow_provider_nanobanana.polling import job_failed_error
         from airflow_provider_nanobanana.summary import check_delivery, summarize
 
-        ledger.forget()  # the task is done with this job, whatever happens next
         if result.state is JobState.FAILED:
+            ledger.forget()  # a retry submits anew
             raise job_failed_error(result)
         summary = summarize(
             result,
             conn_id=self.conn_id,
             requested_count=self.count,
             submitted_at=(entry or {}).get("submitted_at"),
+            prompt=self.prompt,
         )
         if result.state is JobState.SUCCEEDED:
-            check_delivery(summary, fail_on_partial=self.fail_on_partial)
+            try:
+                check_delivery(summary, fail_on_partial=self.fail_on_partial)
+            except NanoBananaJobFailedError:
+                ledger.forget()  # a retry asks for a complete set
+                raise
             self.log.info(
                 "%s job %s succeeded: %d of %d images: %s",
                 summary["vendor"],
@@ -243,6 +294,10 @@ class NanoBananaImageJobOperator(BaseOperator):
                 summary["requested_count"],
                 ", ".join(summary["images"]),
             )
+            if destination := self._s3_destination():
+                # If landing fails, the ledger keeps the job: the retry reattaches and lands again, unpaid.
+                summary["s3"] = self.land_in_s3(context, [summary], destination, prompt=self.prompt)
+        ledger.forget()
         return summary
 
     def on_kill(self) -> None:

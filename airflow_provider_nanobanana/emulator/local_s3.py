@@ -1,0 +1,77 @@
+"""A real S3 HTTP endpoint on loopback (moto in server mode), for tests, the demo and benchmarks.
+
+The transfer talks to it exactly as to AWS: ``S3Hook``, boto3, SigV4, multipart uploads. Needs
+``moto[server]`` (the ``dev`` extra); it is imported only when a :class:`LocalS3` starts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+REGION = "us-east-1"
+# moto accepts any credentials; these only have to look like keys.
+ACCESS_KEY = "nanobanana-local"
+SECRET_KEY = "nanobanana-local-secret"
+
+
+class LocalS3:
+    """Start with ``with LocalS3(buckets=["images"]) as s3:``; ``s3.endpoint_url`` is the server."""
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, buckets: tuple[str, ...] = ()) -> None:
+        self.host = host
+        self.port = port
+        self.buckets = buckets
+        self._server: Any = None
+
+    def start(self) -> LocalS3:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per S3 request
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server.start()
+        self.port = self._server.get_host_and_port()[1]
+        for bucket in self.buckets:
+            self.create_bucket(bucket)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> LocalS3:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def client(self) -> Any:
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+        )
+
+    def create_bucket(self, bucket: str) -> None:
+        self.client().create_bucket(Bucket=bucket)
+
+    def connection_json(self) -> str:
+        """An Airflow ``aws`` connection (for ``AIRFLOW_CONN_AWS_DEFAULT``) pointing here."""
+        return json.dumps(
+            {
+                "conn_type": "aws",
+                "login": ACCESS_KEY,
+                "password": SECRET_KEY,
+                "extra": {"endpoint_url": self.endpoint_url, "region_name": REGION},
+            }
+        )

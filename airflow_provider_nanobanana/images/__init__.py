@@ -1,0 +1,1 @@
+"""Image bodies: recognising their format and downloading them verified."""

@@ -1,0 +1,1 @@
+"""Landing finished jobs' images in S3, and reading input images from it."""

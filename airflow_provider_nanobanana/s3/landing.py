@@ -1,0 +1,294 @@
+"""Land every image of one or more finished jobs in S3, or fail saying exactly which are missing.
+
+The job summaries (the XCom of a generate/edit/img2img task or sensor) list URL or inline
+references. Each image is downloaded and verified (:mod:`~airflow_provider_nanobanana.images.download`),
+then uploaded through ``S3Hook``'s client and transfer settings, a few at a time. Keys are
+rendered from the task instance and the job, so a retry rewrites the same objects. Each object
+carries its sha256, vendor, job id, image index, seed and the prompt's sha256 as metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from airflow_provider_nanobanana.exceptions import NanoBananaImageTransferError
+from airflow_provider_nanobanana.hooks.base import USER_AGENT
+from airflow_provider_nanobanana.hooks.retry import RetryPolicy
+from airflow_provider_nanobanana.images.download import ImageRef, VerifiedImage, fetch_image
+from airflow_provider_nanobanana.jobs import JobState
+from airflow_provider_nanobanana.s3.destination import S3Destination
+from airflow_provider_nanobanana.s3.keys import render_key
+from airflow_provider_nanobanana.summary import INLINE_SCHEME
+from airflow_provider_nanobanana.validation import invalid
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+# S3 allows 2 KB of user metadata in all; leave room for the fixed entries.
+_MAX_PROMPT_METADATA = 1500
+# Parts in flight per multipart upload: bounds memory at about this many 8 MiB parts per image.
+_PARTS_IN_FLIGHT = 4
+
+
+@dataclass(frozen=True)
+class RunKeys:
+    """The task-instance values keys are rendered from; stable across tries of one task instance."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+
+    @classmethod
+    def from_context(cls, context: Context) -> RunKeys:
+        ti = context["ti"]
+        return cls(ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", -1))
+
+
+def as_job_list(jobs: Any) -> list[Mapping[str, Any]]:
+    """One summary, or any sequence of them (a mapped task's output), as a list."""
+    summaries = [jobs] if isinstance(jobs, Mapping) else jobs
+    if isinstance(summaries, str) or not isinstance(summaries, Iterable):
+        summaries = None
+    else:
+        summaries = list(summaries)
+    if summaries is None or not all(isinstance(item, Mapping) and "job_id" in item for item in summaries):
+        raise invalid(
+            "job",
+            jobs,
+            "the XCom of a Nano Banana task or sensor (a dict with job_id) or a list of them; pass "
+            "the task's .output rather than a rendered string",
+        )
+    return summaries
+
+
+def land_jobs(
+    jobs: Sequence[Mapping[str, Any]],
+    destination: S3Destination,
+    run: RunKeys,
+    *,
+    prompt: str | None,
+    log: logging.Logger,
+) -> list[dict[str, Any]]:
+    """Land all images of ``jobs``; return one record per object, in job and image order."""
+    destination = destination.checked()
+    prompt_metadata = _prompt_metadata(prompt, destination.include_prompt)
+    for job in jobs:
+        _check_job(job)
+        for index in range(len(job["images"])):  # fail on a bad key before the first download
+            render_key(destination.key_template, destination.prefix, _key_values(run, job, index, "png"))
+    refs = [(job, ref) for job in jobs for ref in _image_refs(job)]
+    if not refs:
+        log.info("Nothing to land: the jobs delivered no images.")
+        return []
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    hook = S3Hook(
+        aws_conn_id=destination.aws_conn_id, transfer_config_args={"max_concurrency": _PARTS_IN_FLIGHT}
+    )
+    uploader = _Uploader(hook, destination, run, log)
+    http = httpx.Client(
+        timeout=httpx.Timeout(60.0, connect=10.0),
+        follow_redirects=True,
+        headers={"User-Agent": USER_AGENT},
+    )
+    retry = RetryPolicy(max_retries=3, base_delay=1.0, max_wait=30.0)
+
+    def land(item: tuple[Mapping[str, Any], ImageRef]) -> dict[str, Any]:
+        job, ref = item
+        image = fetch_image(ref, http, retry=retry, log=log)
+        try:
+            return uploader.upload(job, image, {**prompt_metadata, **_job_prompt_metadata(job, prompt)})
+        finally:
+            image.close()
+
+    started = time.monotonic()
+    with http, ThreadPoolExecutor(max_workers=min(destination.max_concurrency, len(refs))) as pool:
+        futures = [pool.submit(land, item) for item in refs]
+        outcomes = [(ref, future.exception(), future) for (_, ref), future in zip(refs, futures)]
+    landed = [future.result() for _, error, future in outcomes if error is None]
+    failures = [(ref, error) for ref, error, _ in outcomes if error is not None]
+    if failures:
+        raise _missing_images_error(failures, landed, len(refs), log)
+    total = sum(item["size"] for item in landed)
+    log.info(
+        "Landed %d images (%s) in s3://%s/%s in %.1f s.",
+        len(landed),
+        _size(total),
+        destination.bucket,
+        destination.prefix,
+        time.monotonic() - started,
+    )
+    return landed
+
+
+class _Uploader:
+    """Uploads verified bodies with the hook's client, transfer config and extra args.
+
+    The client and config are built once, before the worker threads start: creating boto3
+    clients is not thread-safe, using one is.
+    """
+
+    def __init__(self, hook: Any, destination: S3Destination, run: RunKeys, log: logging.Logger) -> None:
+        from airflow.providers.common.compat.sdk import get_hook_lineage_collector
+
+        self.hook = hook
+        self.client = hook.get_conn()
+        self.config = hook.transfer_config
+        self.base_args = hook.extra_args
+        self.destination = destination
+        self.run = run
+        self.log = log
+        self.lineage = get_hook_lineage_collector()
+
+    def upload(self, job: Mapping[str, Any], image: VerifiedImage, prompt_metadata: dict[str, str]) -> dict[str, Any]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        ref, destination = image.ref, self.destination
+        key = render_key(
+            destination.key_template,
+            destination.prefix,
+            _key_values(self.run, job, ref.index, image.format.extension),
+        )
+        metadata = {
+            "sha256": image.sha256,
+            "vendor": ref.vendor,
+            "job-id": ref.job_id,
+            "image-index": str(ref.index),
+            **({"seed": str(job["seed"])} if job.get("seed") is not None else {}),
+            **prompt_metadata,
+        }
+        args = destination.upload_args(self.base_args, image.format.content_type, metadata)
+        uri = f"s3://{destination.bucket}/{key}"
+        started = time.monotonic()
+        try:
+            self.client.upload_fileobj(image.body, destination.bucket, key, ExtraArgs=args, Config=self.config)
+        except (BotoCoreError, ClientError) as error:
+            raise ref.error(NanoBananaImageTransferError, f"could not be written to {uri}: {error}") from error
+        self.lineage.add_output_asset(
+            context=self.hook, scheme="s3", asset_kwargs={"bucket": destination.bucket, "key": key}
+        )
+        self.log.info(
+            "%s: %s %s -> %s (sha256 %s) in %.2f s",
+            ref,
+            _size(image.size),
+            image.format.name,
+            uri,
+            image.sha256[:16],
+            time.monotonic() - started,
+        )
+        return {
+            "uri": uri,
+            "bucket": destination.bucket,
+            "key": key,
+            "size": image.size,
+            "sha256": image.sha256,
+            "content_type": image.format.content_type,
+            "vendor": ref.vendor,
+            "job_id": ref.job_id,
+            "index": ref.index,
+        }
+
+
+def _check_job(job: Mapping[str, Any]) -> None:
+    if job.get("state") != JobState.SUCCEEDED.value:
+        raise invalid(
+            "job",
+            {"job_id": job.get("job_id"), "state": job.get("state")},
+            "a succeeded job; wait for it first (wait_for_completion=True or NanoBananaJobSensor)",
+        )
+
+
+def _key_values(run: RunKeys, job: Mapping[str, Any], index: int, ext: str) -> dict[str, Any]:
+    return {
+        "vendor": job["vendor"],
+        "dag_id": run.dag_id,
+        "run_id": run.run_id,
+        "task_id": run.task_id,
+        "map_index": run.map_index,
+        "job_id": job["job_id"],
+        "index": index,
+        "ext": ext,
+    }
+
+
+def _image_refs(job: Mapping[str, Any]) -> list[ImageRef]:
+    """One ref per image; inline (base64) images are fetched from the job again, since XCom
+    carries only references to them."""
+    references = list(job["images"])
+    inline = {}
+    if any(reference.startswith(INLINE_SCHEME) for reference in references):
+        from airflow_provider_nanobanana.hooks.registry import hook_for_connection
+
+        with hook_for_connection(job["conn_id"]) as hook:
+            inline = dict(enumerate(hook.get_job(job["job_id"]).images))
+    refs = []
+    for index, reference in enumerate(references):
+        if reference.startswith(INLINE_SCHEME):
+            output = inline.get(index)
+            if output is None or output.base64_data is None:
+                raise NanoBananaImageTransferError(
+                    f"{job['vendor']} job {job['job_id']} image {index}: the vendor no longer returns "
+                    "its base64 data",
+                    job_id=job["job_id"],
+                    index=index,
+                    vendor=job["vendor"],
+                )
+            refs.append(ImageRef(job["vendor"], job["job_id"], index, base64_data=output.base64_data))
+        else:
+            refs.append(ImageRef(job["vendor"], job["job_id"], index, url=reference))
+    return refs
+
+
+def _prompt_metadata(prompt: str | None, include_prompt: bool) -> dict[str, str]:
+    if not include_prompt:
+        return {}
+    if not prompt:
+        raise invalid("prompt", prompt, "the prompt text, since include_prompt=True stores it")
+    quoted = urllib.parse.quote(prompt, safe=" ,.:;!?'()-_")
+    if len(quoted) > _MAX_PROMPT_METADATA:
+        raise invalid(
+            "include_prompt",
+            True,
+            f"prompts up to {_MAX_PROMPT_METADATA} characters once URL-encoded (S3 metadata is "
+            f"limited to 2 KB); this one is {len(quoted)}. The prompt's sha256 is always stored",
+        )
+    return {"prompt": quoted}
+
+
+def _job_prompt_metadata(job: Mapping[str, Any], prompt: str | None) -> dict[str, str]:
+    digest = hashlib.sha256(prompt.encode()).hexdigest() if prompt else job.get("prompt_sha256")
+    return {"prompt-sha256": digest} if digest else {}
+
+
+def _missing_images_error(
+    failures: list[tuple[ImageRef, BaseException]], landed: list[dict[str, Any]], total: int, log: logging.Logger
+) -> BaseException:
+    for ref, error in failures:
+        log.error("NOT landed: %s", error)
+    first_ref, first = failures[0]
+    if not isinstance(first, NanoBananaImageTransferError):
+        return first
+    where = f" The {len(landed)} others are in S3 and a retry rewrites the same keys." if landed else ""
+    detail = "; ".join(str(error) for _, error in failures)
+    return type(first)(
+        f"{len(failures)} of {total} images were not landed: {detail}.{where}",
+        job_id=first.job_id,
+        index=first.index,
+        host=first.host,
+        vendor=first.vendor,
+        status_code=first.status_code,
+    )
+
+
+def _size(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MiB" if size >= 1024 * 1024 else f"{size / 1024:.1f} KiB"

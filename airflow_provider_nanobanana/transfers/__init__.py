@@ -1,0 +1,1 @@
+"""Operators that move what jobs produced to the user's storage."""

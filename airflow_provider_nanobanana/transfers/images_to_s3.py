@@ -1,0 +1,102 @@
+"""Land the images of finished Nano Banana jobs in S3.
+
+Vendor links do not last (ModelsLab deletes images after 24 hours unless vendor-side S3 is set
+up) and a CDN is not the user's storage, so a DAG ends with this task. Importing this module
+stays light: boto3, httpx and the hooks load when the task runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import BaseOperator
+
+from airflow_provider_nanobanana.s3.keys import DEFAULT_KEY_TEMPLATE
+from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, outlets_with_alias
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+
+class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
+    """Download, verify and upload every image of one or more finished jobs.
+
+    Bodies stream through a bounded spool (multipart uploads for large ones), are checked by
+    magic bytes and length, and land under keys rendered from ``key_template`` with their
+    sha256, vendor, job id, image index, seed and prompt sha256 as object metadata. A retry
+    writes the same keys; nothing reaches S3 before its body is verified.
+
+    :param jobs: the XCom of a generate/edit/img2img task or ``NanoBananaJobSensor`` (pass
+        ``task.output``), or a list of them, such as a mapped task's output (templated).
+    :param s3_bucket: destination bucket (templated).
+    :param s3_prefix: key prefix (templated).
+    :param key_template: see :class:`~airflow_provider_nanobanana.s3.destination.S3Destination`.
+    :param aws_conn_id: the Amazon connection for ``S3Hook``.
+    :param prompt: the prompt, to record its sha256 when the summary has none (templated).
+    :param include_prompt: also store the prompt text itself in the metadata.
+    :param encrypt: ``AES256`` server-side encryption, as in ``S3Hook``.
+    :param acl_policy: a canned ACL, as in ``S3Hook``.
+    :param storage_class: an S3 storage class.
+    :param extra_args: more boto3 ``ExtraArgs`` (``SSEKMSKeyId``, ``Tagging``, ...).
+    :param max_concurrency: images uploaded at once.
+    :param asset_alias: an ``AssetAlias`` name; each object becomes an asset event on it.
+    :return: one dict per object: ``uri``, ``bucket``, ``key``, ``size``, ``sha256``,
+        ``content_type``, ``vendor``, ``job_id``, ``index``.
+    """
+
+    template_fields: Sequence[str] = ("jobs", "s3_bucket", "s3_prefix", "key_template", "prompt", "aws_conn_id")
+    ui_color = "#ffe135"
+
+    def __init__(
+        self,
+        *,
+        jobs: Any,
+        s3_bucket: str,
+        s3_prefix: str = "nanobanana",
+        key_template: str = DEFAULT_KEY_TEMPLATE,
+        aws_conn_id: str | None = "aws_default",
+        prompt: str | None = None,
+        include_prompt: bool = False,
+        encrypt: bool = False,
+        acl_policy: str | None = None,
+        storage_class: str | None = None,
+        extra_args: dict[str, Any] | None = None,
+        max_concurrency: int = 4,
+        asset_alias: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs["outlets"] = outlets_with_alias(kwargs.get("outlets"), asset_alias)
+        super().__init__(**kwargs)
+        self.jobs = jobs
+        self.s3_bucket = s3_bucket
+        self.s3_prefix = s3_prefix
+        self.key_template = key_template
+        self.aws_conn_id = aws_conn_id
+        self.prompt = prompt
+        self.include_prompt = include_prompt
+        self.encrypt = encrypt
+        self.acl_policy = acl_policy
+        self.storage_class = storage_class
+        self.extra_args = extra_args or {}
+        self.max_concurrency = max_concurrency
+        self.asset_alias = asset_alias
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        from airflow_provider_nanobanana.s3.destination import S3Destination
+        from airflow_provider_nanobanana.s3.landing import as_job_list
+
+        destination = S3Destination(
+            bucket=self.s3_bucket,
+            prefix=self.s3_prefix,
+            key_template=self.key_template,
+            aws_conn_id=self.aws_conn_id,
+            encrypt=self.encrypt,
+            acl_policy=self.acl_policy,
+            storage_class=self.storage_class,
+            extra_args=self.extra_args,
+            include_prompt=self.include_prompt,
+            max_concurrency=self.max_concurrency,
+            asset_alias=self.asset_alias,
+        )
+        return self.land_in_s3(context, as_job_list(self.jobs), destination, prompt=self.prompt)

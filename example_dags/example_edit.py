@@ -1,4 +1,9 @@
-"""Edit images on each vendor: the prompt is applied to the input images, then a sensor waits."""
+"""Edit images kept in S3 on each vendor: submit, wait in a sensor, transfer the results to S3.
+
+The inputs are ``s3://`` objects (templated from the ``s3_bucket`` param; upload them first, as
+``make demo`` does). ModelsLab receives presigned URLs; AceData receives them inline as data URIs
+(up to 10 MB each), so the vendor never needs access to the bucket.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,9 @@ from airflow.sdk import DAG
 
 from airflow_provider_nanobanana.operators.edit import NanoBananaEditImageOperator
 from airflow_provider_nanobanana.sensors.image_job import NanoBananaJobSensor
+from airflow_provider_nanobanana.transfers.images_to_s3 import NanoBananaImagesToS3Operator
 
-INPUTS = [
-    "https://upload.wikimedia.org/wikipedia/commons/4/44/Bananas_white_background_DS.jpg",
-    "https://upload.wikimedia.org/wikipedia/commons/3/3a/Cat03.jpg",
-]
+INPUTS = ["s3://{{ params.s3_bucket }}/inputs/bananas.png", "s3://{{ params.s3_bucket }}/inputs/cat.png"]
 
 for vendor in ("modelslab", "acedata"):
     conn_id = f"nanobanana_{vendor}_default"
@@ -21,7 +24,10 @@ for vendor in ("modelslab", "acedata"):
         schedule=None,
         start_date=datetime(2026, 1, 1),
         tags=["nanobanana", vendor],
-        params={"prompt": "The cat from image 2 wearing the bananas from image 1 as a hat"},
+        params={
+            "prompt": "The cat from image 2 wearing the bananas from image 1 as a hat",
+            "s3_bucket": "nanobanana-images",
+        },
     ):
         submit = NanoBananaEditImageOperator(
             task_id="submit",
@@ -37,4 +43,12 @@ for vendor in ("modelslab", "acedata"):
             poke_interval=2,
             timeout=600,
         )
-        submit >> wait
+        to_s3 = NanoBananaImagesToS3Operator(
+            task_id="to_s3",
+            jobs=wait.output,
+            s3_bucket="{{ params.s3_bucket }}",
+            s3_prefix="edited",
+            prompt="{{ params.prompt }}",
+            asset_alias="nanobanana-images",
+        )
+        submit >> wait >> to_s3

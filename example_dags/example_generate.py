@@ -1,6 +1,9 @@
-"""Generate images on each vendor: submit, then wait in a sensor (the triggerer waits when deferrable).
+"""Generate images on each vendor and land them in S3: submit, wait in a sensor, transfer.
 
-The connection decides the vendor; only the sizing fields differ between the two DAGs.
+The connection decides the vendor; only the sizing fields differ between the two DAGs. While the
+job runs, the sensor defers (when deferrable) so the triggerer waits and no worker slot is held.
+The transfer records every object on the ``nanobanana-images`` asset alias, which
+``example_new_images.py`` is scheduled on.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from airflow.sdk import DAG
 
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
 from airflow_provider_nanobanana.sensors.image_job import NanoBananaJobSensor
+from airflow_provider_nanobanana.transfers.images_to_s3 import NanoBananaImagesToS3Operator
 
 VENDORS = {
     "modelslab": ("nanobanana_modelslab_default", {"width": 1024, "height": 1024}),
@@ -23,7 +27,10 @@ for vendor, (conn_id, size) in VENDORS.items():
         schedule=None,
         start_date=datetime(2026, 1, 1),
         tags=["nanobanana", vendor],
-        params={"prompt": "A banana-shaped airship over a data centre at dawn"},
+        params={
+            "prompt": "A banana-shaped airship over a data centre at dawn",
+            "s3_bucket": "nanobanana-images",
+        },
     ):
         submit = NanoBananaGenerateImageOperator(
             task_id="submit",
@@ -41,4 +48,12 @@ for vendor, (conn_id, size) in VENDORS.items():
             poke_interval=2,
             timeout=600,
         )
-        submit >> wait
+        to_s3 = NanoBananaImagesToS3Operator(
+            task_id="to_s3",
+            jobs=wait.output,
+            s3_bucket="{{ params.s3_bucket }}",
+            s3_prefix="generated",
+            prompt="{{ params.prompt }}",
+            asset_alias="nanobanana-images",
+        )
+        submit >> wait >> to_s3

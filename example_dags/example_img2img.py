@@ -1,4 +1,9 @@
-"""Image to image on each vendor; ModelsLab also gets its noise and aspect controls."""
+"""Image to image on each vendor in one task: submit, wait and land the result in S3 (``s3_output``).
+
+ModelsLab also gets its noise and aspect controls. For long jobs, prefer the submit, sensor and
+transfer shape of ``example_generate.py``: a retry of this single task reattaches to its job, but
+the whole task re-runs the landing.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,6 @@ from datetime import datetime
 from airflow.sdk import DAG
 
 from airflow_provider_nanobanana.operators.img2img import NanoBananaImageToImageOperator
-from airflow_provider_nanobanana.sensors.image_job import NanoBananaJobSensor
 
 REFERENCE = "https://upload.wikimedia.org/wikipedia/commons/4/44/Bananas_white_background_DS.jpg"
 VENDORS = {
@@ -27,21 +31,22 @@ for vendor, controls in VENDORS.items():
         schedule=None,
         start_date=datetime(2026, 1, 1),
         tags=["nanobanana", vendor],
-        params={"prompt": "Turn this into a watercolor painting, soft edges"},
+        params={
+            "prompt": "Turn this into a watercolor painting, soft edges",
+            "s3_bucket": "nanobanana-images",
+        },
     ):
-        submit = NanoBananaImageToImageOperator(
-            task_id="submit",
+        NanoBananaImageToImageOperator(
+            task_id="img2img",
             conn_id=conn_id,
             prompt="{{ params.prompt }}",
             images=[REFERENCE],
-            wait_for_completion=False,
+            poll_interval=2,
+            timeout=600,
+            s3_output={
+                "bucket": "{{ params.s3_bucket }}",
+                "prefix": "img2img",
+                "asset_alias": "nanobanana-images",
+            },
             **controls,
         )
-        wait = NanoBananaJobSensor(
-            task_id="wait",
-            conn_id=conn_id,
-            job_id="{{ ti.xcom_pull(task_ids='submit')['job_id'] }}",
-            poke_interval=2,
-            timeout=600,
-        )
-        submit >> wait

@@ -1,4 +1,7 @@
-"""One generation job per prompt with dynamic task mapping; each mapped task submits and waits itself."""
+"""One generation job per prompt with dynamic task mapping, then one transfer for all of them.
+
+Each mapped task submits and waits itself; the transfer receives the list of their summaries.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from datetime import datetime
 from airflow.sdk import DAG
 
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
+from airflow_provider_nanobanana.transfers.images_to_s3 import NanoBananaImagesToS3Operator
 
 PROMPTS = [
     "A lighthouse made of bananas, oil painting",
@@ -19,11 +23,19 @@ with DAG(
     schedule=None,
     start_date=datetime(2026, 1, 1),
     tags=["nanobanana", "acedata"],
+    params={"s3_bucket": "nanobanana-images"},
 ):
-    NanoBananaGenerateImageOperator.partial(
+    generate = NanoBananaGenerateImageOperator.partial(
         task_id="generate",
         conn_id="nanobanana_acedata_default",
         aspect_ratio="1:1",
         poll_interval=2,
         timeout=600,
     ).expand(prompt=PROMPTS)
+    NanoBananaImagesToS3Operator(
+        task_id="to_s3",
+        jobs=generate.output,
+        s3_bucket="{{ params.s3_bucket }}",
+        s3_prefix="mapped",
+        asset_alias="nanobanana-images",
+    )

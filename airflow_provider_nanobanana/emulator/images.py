@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import struct
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -59,6 +61,21 @@ def render(spec: ImageSpec, image_format: str) -> bytes:
         # Level 1 keeps 4K frames well under a second; the flat shapes still compress well.
         image.save(buffer, "PNG", compress_level=1)
     return buffer.getvalue()
+
+
+def pad(body: bytes, image_format: str, padding: int) -> bytes:
+    """``body`` grown by ``padding`` bytes and still a valid image: a private ancillary PNG chunk
+    before ``IEND`` (decoders skip it), or bytes after a JPEG's end marker."""
+    if padding <= 0:
+        return body
+    filler = bytes(padding)
+    if image_format == "jpeg":
+        return body + filler
+    chunk_type = b"nbPd"
+    chunk = (
+        struct.pack(">I", padding) + chunk_type + filler + struct.pack(">I", zlib.crc32(chunk_type + filler))
+    )
+    return body[:-12] + chunk + body[-12:]  # IEND is the last 12 bytes
 
 
 def _colours(digest: bytes) -> tuple[_Colour, _Colour]:

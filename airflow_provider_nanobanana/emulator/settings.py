@@ -107,6 +107,8 @@ class EmulatorSettings:
     - ``modelslab_base64_shape``: with ``base64: "yes"``, ``raw`` puts base64 text in ``output``
       and ``url`` links to ``.base64`` text files; the real shape is undocumented (A.7).
     - ``image_format``: ``png`` or ``jpeg``, the format of the image URLs jobs announce.
+    - ``image_padding_bytes``: extra bytes in every served image file (a PNG ancillary chunk, or
+      bytes after a JPEG's end), still a valid image: large bodies for transfer tests.
     - ``faults``: faults armed at start-up (and re-armed by ``reset()``).
     """
 
@@ -117,6 +119,7 @@ class EmulatorSettings:
     modelslab_queue_limit: int | None = None
     modelslab_base64_shape: str = "raw"
     image_format: str = "png"
+    image_padding_bytes: int = 0
     faults: tuple[Fault, ...] = ()
 
     def __post_init__(self) -> None:
@@ -141,6 +144,9 @@ class EmulatorSettings:
             raise ValueError('modelslab_base64_shape must be "raw" or "url"')
         if self.image_format not in ("png", "jpeg"):
             raise ValueError('image_format must be "png" or "jpeg"')
+        padding = self.image_padding_bytes
+        if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
+            raise ValueError("image_padding_bytes must be a non-negative integer")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view, used by the admin API to show what is in force."""

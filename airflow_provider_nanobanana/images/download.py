@@ -38,6 +38,23 @@ PROGRESS_BYTES = 32 * 1024 * 1024
 _GONE = (403, 404, 410)
 
 
+class _HideQueryStrings(logging.Filter):
+    """httpx logs every request URL at INFO, and Airflow task logs show INFO; image links may be
+    signed, so query strings are cut from those lines (the filter object is added only once)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                arg.copy_with(query=None) if isinstance(arg, httpx.URL) and arg.query else arg
+                for arg in record.args
+            )
+        return True
+
+
+_HIDE_QUERY_STRINGS = _HideQueryStrings()
+logging.getLogger("httpx").addFilter(_HIDE_QUERY_STRINGS)
+
+
 @dataclass(frozen=True)
 class ImageRef:
     """One image of a finished job: a URL to download, or the base64 text the vendor returned."""
@@ -57,7 +74,11 @@ class ImageRef:
 
     def error(self, error_class: type[NanoBananaImageTransferError], problem: str, **kwargs) -> Exception:
         return error_class(
-            f"{self}: {problem}", job_id=self.job_id, index=self.index, host=self.host, vendor=self.vendor,
+            f"{self}: {problem}",
+            job_id=self.job_id,
+            index=self.index,
+            host=self.host,
+            vendor=self.vendor,
             **kwargs,
         )
 
@@ -109,7 +130,7 @@ class _Spool:
 
     def __init__(self, ref: ImageRef) -> None:
         self.ref = ref
-        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - handed to the caller
         self.digest = hashlib.sha256()
         self.size = 0
         self.head = b""
@@ -126,7 +147,8 @@ class _Spool:
         if image_format is None:
             raise self.ref.error(
                 NanoBananaNotAnImageError,
-                f"the body is not a PNG, JPEG, WebP or GIF image ({self.size} bytes starting {describe(self.head)})",
+                f"the body is not a PNG, JPEG, WebP or GIF image ({self.size} bytes starting "
+                f"{describe(self.head)})",
             )
         self.file.seek(0)
         return VerifiedImage(self.ref, self.file, self.size, self.digest.hexdigest(), image_format)
@@ -146,7 +168,9 @@ def fetch_image(
             if attempt >= retry.max_retries:
                 raise failure.error from None
             delay = max(retry.backoff(attempt), failure.retry_after or 0.0)
-            log.warning("%s; download attempt %d failed, retrying in %.1f s.", failure.error, attempt + 1, delay)
+            log.warning(
+                "%s; download attempt %d failed, retrying in %.1f s.", failure.error, attempt + 1, delay
+            )
             time.sleep(delay)
             attempt += 1
 
@@ -178,8 +202,12 @@ def _download(ref: ImageRef, client: httpx.Client, log: logging.Logger) -> Verif
                 for chunk in response.iter_bytes(CHUNK_BYTES):
                     spool.write(decoder.feed(chunk) if decoder else chunk)
                     if response.num_bytes_downloaded >= next_report:
-                        log.info("%s: %s downloaded%s", ref, _mib(response.num_bytes_downloaded),
-                                 f" of {_mib(declared)}" if declared else "")
+                        log.info(
+                            "%s: %s downloaded%s",
+                            ref,
+                            _mib(response.num_bytes_downloaded),
+                            f" of {_mib(declared)}" if declared else "",
+                        )
                         next_report += PROGRESS_BYTES
             except (httpx.RemoteProtocolError, httpx.ReadError) as error:
                 raise _Retryable(_truncated(ref, response.num_bytes_downloaded, declared, error)) from None
@@ -206,10 +234,14 @@ def _check_status(ref: ImageRef, response: httpx.Response) -> None:
             status_code=status,
         )
     if status == 429 or status >= 500:
-        error = ref.error(NanoBananaImageTransferError, f"HTTP {status} from the image host", status_code=status)
+        error = ref.error(
+            NanoBananaImageTransferError, f"HTTP {status} from the image host", status_code=status
+        )
         raise _Retryable(error, retry_after_seconds(response.headers))
     if status >= 400:
-        raise ref.error(NanoBananaImageTransferError, f"HTTP {status} from the image host", status_code=status)
+        raise ref.error(
+            NanoBananaImageTransferError, f"HTTP {status} from the image host", status_code=status
+        )
 
 
 def _declared_length(response: httpx.Response) -> int | None:
@@ -218,12 +250,15 @@ def _declared_length(response: httpx.Response) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def _truncated(ref: ImageRef, received: int, declared: int | None, cause: Exception | None = None) -> Exception:
+def _truncated(
+    ref: ImageRef, received: int, declared: int | None, cause: Exception | None = None
+) -> Exception:
     expected = f" of the {declared} announced by Content-Length" if declared is not None else ""
     reason = f" ({type(cause).__name__})" if cause else ""
-    return ref.error(NanoBananaImageTruncatedError, f"the body ended after {received} bytes{expected}{reason}")
+    return ref.error(
+        NanoBananaImageTruncatedError, f"the body ended after {received} bytes{expected}{reason}"
+    )
 
 
 def _mib(size: int | None) -> str:
     return f"{(size or 0) / 1024 / 1024:.1f} MiB"
-

@@ -81,7 +81,11 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         "options",
         "s3_output",
     )
-    template_fields_renderers: ClassVar[dict[str, str]] = {"options": "json", "images": "json", "s3_output": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        "options": "json",
+        "images": "json",
+        "s3_output": "json",
+    }
     ui_color = "#ffe135"
 
     def __init__(
@@ -167,7 +171,10 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         with self._hook() as hook:
             request = self.job_request()
             images = resolve_s3_inputs(
-                request.images, inline_limit=hook.inline_image_limit, aws_conn_id=self.aws_conn_id, log=self.log
+                request.images,
+                inline_limit=hook.inline_image_limit,
+                aws_conn_id=self.aws_conn_id,
+                log=self.log,
             )
             request = dataclasses.replace(request, images=images)
             hook.validate(request)
@@ -198,7 +205,9 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
                 self.s3_output,
                 "only with wait_for_completion=True; after a sensor, use NanoBananaImagesToS3Operator",
             )
-        return S3Destination.from_mapping(self.s3_output, name="s3_output", aws_conn_id=self.aws_conn_id).checked()
+        return S3Destination.from_mapping(
+            self.s3_output, name="s3_output", aws_conn_id=self.aws_conn_id
+        ).checked()
 
     def _reattach(
         self, hook: NanoBananaBaseHook, ledger: Any

@@ -83,7 +83,9 @@ class S3Destination:
         """Validate every setting; return a copy with the prefix normalized."""
         if not isinstance(self.bucket, str) or not _BUCKET.match(self.bucket):
             hint = " without the s3:// scheme" if str(self.bucket).startswith("s3://") else ""
-            raise invalid("bucket", self.bucket, f"an S3 bucket name{hint} (3-63 lowercase letters, digits, '.', '-')")
+            raise invalid(
+                "bucket", self.bucket, f"an S3 bucket name{hint} (3-63 lowercase letters, digits, '.', '-')"
+            )
         check_key_template(self.key_template)
         if self.acl_policy is not None:
             check_choice("acl_policy", self.acl_policy, CANNED_ACLS)
@@ -94,7 +96,9 @@ class S3Destination:
         check_int("max_concurrency", self.max_concurrency, 1, 16)
         return replace(self, prefix=normalize_prefix(self.prefix))
 
-    def upload_args(self, base: Mapping[str, Any], content_type: str, metadata: Mapping[str, str]) -> dict[str, Any]:
+    def upload_args(
+        self, base: Mapping[str, Any], content_type: str, metadata: Mapping[str, str]
+    ) -> dict[str, Any]:
         """boto3 ``ExtraArgs`` for one object: the hook's own ``extra_args`` (``base``), then ours."""
         args: dict[str, Any] = {**base, **self.extra_args}
         args["ContentType"] = content_type

@@ -9,6 +9,7 @@ carries its sha256, vendor, job id, image index, seed and the prompt's sha256 as
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import time
@@ -35,8 +36,9 @@ if TYPE_CHECKING:
 
 # S3 allows 2 KB of user metadata in all; leave room for the fixed entries.
 _MAX_PROMPT_METADATA = 1500
-# Parts in flight per multipart upload: bounds memory at about this many 8 MiB parts per image.
-_PARTS_IN_FLIGHT = 4
+# Parts of one multipart upload read into memory at once (boto3 allows 10): with 8 MiB parts,
+# about 32 MiB per image in flight, whatever the image size.
+_PARTS_IN_MEMORY = 4
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,11 @@ def as_job_list(jobs: Any) -> list[Mapping[str, Any]]:
     """One summary, or any sequence of them (a mapped task's output), as a list."""
     summaries = [jobs] if isinstance(jobs, Mapping) else jobs
     if isinstance(summaries, str) or not isinstance(summaries, Iterable):
-        summaries = None
-    else:
-        summaries = list(summaries)
-    if summaries is None or not all(isinstance(item, Mapping) and "job_id" in item for item in summaries):
+        summaries = [None]
+    summaries = list(summaries)
+    if not all(isinstance(item, Mapping) and "job_id" in item for item in summaries):
         raise invalid(
-            "job",
+            "jobs",
             jobs,
             "the XCom of a Nano Banana task or sensor (a dict with job_id) or a list of them; pass "
             "the task's .output rather than a rendered string",
@@ -93,7 +94,7 @@ def land_jobs(
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     hook = S3Hook(
-        aws_conn_id=destination.aws_conn_id, transfer_config_args={"max_concurrency": _PARTS_IN_FLIGHT}
+        aws_conn_id=destination.aws_conn_id, transfer_config_args={"max_concurrency": _PARTS_IN_MEMORY}
     )
     uploader = _Uploader(hook, destination, run, log)
     http = httpx.Client(
@@ -114,7 +115,7 @@ def land_jobs(
     started = time.monotonic()
     with http, ThreadPoolExecutor(max_workers=min(destination.max_concurrency, len(refs))) as pool:
         futures = [pool.submit(land, item) for item in refs]
-        outcomes = [(ref, future.exception(), future) for (_, ref), future in zip(refs, futures)]
+        outcomes = [(ref, future.exception(), future) for (_, ref), future in zip(refs, futures, strict=True)]
     landed = [future.result() for _, error, future in outcomes if error is None]
     failures = [(ref, error) for ref, error, _ in outcomes if error is not None]
     if failures:
@@ -143,14 +144,17 @@ class _Uploader:
 
         self.hook = hook
         self.client = hook.get_conn()
-        self.config = hook.transfer_config
+        self.config = copy.copy(hook.transfer_config)
+        self.config.max_in_memory_upload_chunks = _PARTS_IN_MEMORY  # an s3transfer setting boto3 hides
         self.base_args = hook.extra_args
         self.destination = destination
         self.run = run
         self.log = log
         self.lineage = get_hook_lineage_collector()
 
-    def upload(self, job: Mapping[str, Any], image: VerifiedImage, prompt_metadata: dict[str, str]) -> dict[str, Any]:
+    def upload(
+        self, job: Mapping[str, Any], image: VerifiedImage, prompt_metadata: dict[str, str]
+    ) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         ref, destination = image.ref, self.destination
@@ -171,9 +175,13 @@ class _Uploader:
         uri = f"s3://{destination.bucket}/{key}"
         started = time.monotonic()
         try:
-            self.client.upload_fileobj(image.body, destination.bucket, key, ExtraArgs=args, Config=self.config)
+            self.client.upload_fileobj(
+                image.body, destination.bucket, key, ExtraArgs=args, Config=self.config
+            )
         except (BotoCoreError, ClientError) as error:
-            raise ref.error(NanoBananaImageTransferError, f"could not be written to {uri}: {error}") from error
+            raise ref.error(
+                NanoBananaImageTransferError, f"could not be written to {uri}: {error}"
+            ) from error
         self.lineage.add_output_asset(
             context=self.hook, scheme="s3", asset_kwargs={"bucket": destination.bucket, "key": key}
         )
@@ -202,7 +210,7 @@ class _Uploader:
 def _check_job(job: Mapping[str, Any]) -> None:
     if job.get("state") != JobState.SUCCEEDED.value:
         raise invalid(
-            "job",
+            "jobs",
             {"job_id": job.get("job_id"), "state": job.get("state")},
             "a succeeded job; wait for it first (wait_for_completion=True or NanoBananaJobSensor)",
         )
@@ -271,11 +279,14 @@ def _job_prompt_metadata(job: Mapping[str, Any], prompt: str | None) -> dict[str
 
 
 def _missing_images_error(
-    failures: list[tuple[ImageRef, BaseException]], landed: list[dict[str, Any]], total: int, log: logging.Logger
+    failures: list[tuple[ImageRef, BaseException]],
+    landed: list[dict[str, Any]],
+    total: int,
+    log: logging.Logger,
 ) -> BaseException:
-    for ref, error in failures:
+    for _, error in failures:
         log.error("NOT landed: %s", error)
-    first_ref, first = failures[0]
+    first = failures[0][1]
     if not isinstance(first, NanoBananaImageTransferError):
         return first
     where = f" The {len(landed)} others are in S3 and a retry rewrites the same keys." if landed else ""

@@ -44,13 +44,18 @@ class LandsImagesInS3:
     ) -> list[dict[str, Any]]:
         from airflow_provider_nanobanana.s3.landing import RunKeys, land_jobs
 
-        self._landed = land_jobs(jobs, destination, RunKeys.from_context(context), prompt=prompt, log=self.log)
+        self._landed = land_jobs(
+            jobs, destination, RunKeys.from_context(context), prompt=prompt, log=self.log
+        )
         if destination.asset_alias:
             from airflow.providers.common.compat.sdk import Asset, AssetAlias
 
             events = context["outlet_events"][AssetAlias(destination.asset_alias)]
             for item in self._landed:
-                extra = {name: item[name] for name in ("sha256", "size", "content_type", "vendor", "job_id", "index")}
+                extra = {
+                    name: item[name]
+                    for name in ("sha256", "size", "content_type", "vendor", "job_id", "index")
+                }
                 events.add(Asset(item["uri"]), extra=extra)
             self.log.info(
                 "Recorded %d asset events on AssetAlias(%r).", len(self._landed), destination.asset_alias

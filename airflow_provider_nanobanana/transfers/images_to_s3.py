@@ -45,7 +45,14 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
         ``content_type``, ``vendor``, ``job_id``, ``index``.
     """
 
-    template_fields: Sequence[str] = ("jobs", "s3_bucket", "s3_prefix", "key_template", "prompt", "aws_conn_id")
+    template_fields: Sequence[str] = (
+        "jobs",
+        "s3_bucket",
+        "s3_prefix",
+        "key_template",
+        "prompt",
+        "aws_conn_id",
+    )
     ui_color = "#ffe135"
 
     def __init__(

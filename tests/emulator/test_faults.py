@@ -251,7 +251,7 @@ def test_file_faults_expire_truncate_or_replace_the_image(client: httpx.Client, 
     html = client.get(url)
     assert (html.status_code, html.headers["content-type"], html.text) == (
         200,
-        "text/html; charset=utf-8",
+        "image/png",
         "<html>gone</html>",
     )
     with pytest.raises(httpx.RemoteProtocolError):

@@ -2,8 +2,9 @@
 
 Downloads fail in their own ways, so the file faults live here: an expired link (404), a body cut
 short after a full Content-Length (``truncated``), and an HTML error page labelled ``image/png``
-(``not_image``), as CDNs serve them: only the body's magic bytes tell. The extension picks the encoding: ``.png``, ``.jpg``/``.jpeg``, or ``.base64``
-(base64 text of the image in the format its job announced, for ModelsLab's "url" base64 shape).
+(``not_image``), as CDNs serve them: only the body's magic bytes tell. The extension picks the
+encoding: ``.png``, ``.jpg``/``.jpeg``, or ``.base64`` (base64 text of the image in the format its
+job announced, for ModelsLab's "url" base64 shape).
 """
 
 from __future__ import annotations

@@ -71,8 +71,14 @@ def variable_name(ti: FakeTaskInstance) -> str:
 
 @pytest.fixture
 def context() -> dict[str, Any]:
-    """Airflow 3.3+ context: the ledger lives in the task state store."""
-    return {"ti": FakeTaskInstance(), "task_state_store": FakeTaskStateStore()}
+    """Airflow 3.3+ context: the ledger lives in the task state store; asset events are recorded."""
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
+    return {
+        "ti": FakeTaskInstance(),
+        "task_state_store": FakeTaskStateStore(),
+        "outlet_events": OutletEventAccessors(),
+    }
 
 
 @pytest.fixture

@@ -26,7 +26,9 @@ def finished_job(emulator):
 
     def run(vendor: str, *, count: int = 1, **fields: Any) -> dict[str, Any]:
         with hook_for_vendor(vendor, CONN_IDS[vendor]) as hook:
-            request = ImageJobRequest(kind=JobKind.GENERATE, prompt=PROMPT, count=count, **SIZES[vendor], **fields)
+            request = ImageJobRequest(
+                kind=JobKind.GENERATE, prompt=PROMPT, count=count, **SIZES[vendor], **fields
+            )
             result = hook.wait_for_job(hook.submit(request).job_id, poll_interval=0.1, timeout=30)
         return summarize(result, conn_id=CONN_IDS[vendor], prompt=PROMPT)
 

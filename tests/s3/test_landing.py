@@ -97,7 +97,8 @@ def test_base64_output_is_decoded_and_lands_as_the_image(finished_job, land, emu
     assert reference.startswith("nanobanana+base64://") if shape == "raw" else reference.endswith(".base64")
     (item,) = land(job)
     assert item["content_type"] == "image/png"
-    assert item["key"].endswith(".png") and item["size"] > 1000
+    assert item["key"].endswith(".png")
+    assert item["size"] > 1000
 
 
 def test_a_truncated_body_is_retried_once_then_lands(finished_job, land, emulator):

@@ -1,0 +1,167 @@
+"""Operators land images in S3: the transfer after a sensor, or ``s3_output`` in the generating task,
+with asset events and OpenLineage outputs; bad S3 settings cost nothing; S3 inputs reach the vendor."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from airflow.providers.common.compat.sdk import AssetAlias, TaskDeferred
+
+from airflow_provider_nanobanana.emulator import Fault
+from airflow_provider_nanobanana.exceptions import NanoBananaImageExpiredError, NanoBananaInvalidRequestError
+from airflow_provider_nanobanana.operators.edit import NanoBananaEditImageOperator
+from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
+from airflow_provider_nanobanana.transfers.images_to_s3 import NanoBananaImagesToS3Operator
+
+from .conftest import CONN_IDS, ledger_entry
+from .support import VENDORS, run_trigger
+
+PROMPT = "a ripe banana"
+
+
+def generate(vendor: str, **kwargs) -> NanoBananaGenerateImageOperator:
+    kwargs = {"deferrable": False, "poll_interval": 0.05, "timeout": 30, **kwargs}
+    return NanoBananaGenerateImageOperator(task_id="draw", conn_id=CONN_IDS[vendor], prompt=PROMPT, **kwargs)
+
+
+def to_s3(jobs, bucket: str, **kwargs) -> NanoBananaImagesToS3Operator:
+    return NanoBananaImagesToS3Operator(task_id="to_s3", jobs=jobs, s3_bucket=bucket, **kwargs)
+
+
+def alias_events(context, name: str) -> list:
+    return context["outlet_events"][AssetAlias(name)].asset_alias_events
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_the_transfer_lands_every_image_and_records_assets_and_lineage(
+    emulator, nanobanana_s3, nanobanana_bucket, context, vendor
+):
+    summary = generate(vendor, count=2).execute(context)
+    operator = to_s3(summary, nanobanana_bucket, asset_alias="new-images")
+    landed = operator.execute(context)
+
+    assert [item["index"] for item in landed] == [0, 1]
+    client = nanobanana_s3.client()
+    for item in landed:
+        body = client.get_object(Bucket=nanobanana_bucket, Key=item["key"])["Body"].read()
+        assert hashlib.sha256(body).hexdigest() == item["sha256"]
+        assert item["key"].startswith(
+            f"nanobanana/nanobanana_dag/manual__2026-01-01T00:00:00/draw/-1/{summary['job_id']}_"
+        )
+    assert AssetAlias("new-images") in operator.outlets
+    events = alias_events(context, "new-images")
+    assert [event.dest_asset_key.uri for event in events] == [item["uri"] for item in landed]
+    assert events[0].extra == {
+        "sha256": landed[0]["sha256"],
+        "size": landed[0]["size"],
+        "content_type": "image/png",
+        "vendor": vendor,
+        "job_id": summary["job_id"],
+        "index": 0,
+    }
+    lineage = operator.get_openlineage_facets_on_complete(None)
+    assert [(dataset.namespace, dataset.name) for dataset in lineage.outputs] == [
+        (f"s3://{nanobanana_bucket}", item["key"]) for item in landed
+    ]
+
+
+def test_the_transfer_takes_a_list_of_jobs_such_as_a_mapped_tasks_output(
+    emulator, nanobanana_s3, nanobanana_bucket, context
+):
+    summaries = [generate("acedata").execute(context) for _ in range(3)]
+    landed = to_s3(summaries, nanobanana_bucket).execute(context)
+    assert [item["job_id"] for item in landed] == [summary["job_id"] for summary in summaries]
+    assert len({item["key"] for item in landed}) == 3
+
+
+def test_the_transfer_explains_a_rendered_string_instead_of_the_xcom(
+    nanobanana_s3, nanobanana_bucket, context
+):
+    with pytest.raises(NanoBananaInvalidRequestError, match=r"pass the task's .output") as caught:
+        to_s3("{'job_id': '1'}", nanobanana_bucket).execute(context)
+    assert caught.value.field == "jobs"
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_s3_output_lands_the_images_in_the_generating_task(
+    emulator, nanobanana_s3, nanobanana_bucket, context, vendor
+):
+    operator = generate(
+        vendor, s3_output={"bucket": nanobanana_bucket, "prefix": "one-task", "asset_alias": "imgs"}
+    )
+    summary = operator.execute(context)
+
+    (item,) = summary["s3"]
+    assert item["key"].startswith("one-task/")
+    assert item["job_id"] == summary["job_id"]
+    head = nanobanana_s3.client().head_object(Bucket=nanobanana_bucket, Key=item["key"])
+    assert head["Metadata"]["prompt-sha256"] == hashlib.sha256(PROMPT.encode()).hexdigest()
+    assert AssetAlias("imgs") in operator.outlets
+    assert len(alias_events(context, "imgs")) == 1
+    assert emulator.counters()["accepted"][vendor] == 1
+
+
+def test_deferrable_s3_output_lands_after_the_trigger_event(
+    emulator, nanobanana_s3, nanobanana_bucket, context
+):
+    operator = generate("modelslab", deferrable=True, s3_output={"bucket": nanobanana_bucket})
+    with pytest.raises(TaskDeferred) as raised:
+        operator.execute(context)
+    (event,) = run_trigger(raised.value.trigger)
+    summary = operator.execute_complete(context, event=event, **raised.value.kwargs)
+    assert summary["s3"][0]["uri"].startswith(f"s3://{nanobanana_bucket}/nanobanana/")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"wait_for_completion": False, "s3_output": {"bucket": "images"}}, "s3_output"),
+        ({"s3_output": {"bucket": "s3://images"}}, "bucket"),
+        ({"s3_output": {"bucket": "images", "key_template": "{job_id}"}}, "key_template"),
+        ({"s3_output": {"bucket": "images", "acl": "private"}}, "s3_output.acl"),
+    ],
+)
+def test_bad_s3_output_fails_before_anything_is_paid_for(emulator, context, changes, field):
+    with pytest.raises(NanoBananaInvalidRequestError) as caught:
+        generate("acedata", **changes).execute(context)
+    assert caught.value.field == field
+    assert emulator.counters()["accepted"]["acedata"] == 0
+
+
+def test_a_landing_failure_keeps_the_job_so_the_retry_reattaches_without_paying_again(
+    emulator, nanobanana_s3, nanobanana_bucket, context
+):
+    operator = generate("modelslab", s3_output={"bucket": nanobanana_bucket})
+    emulator.add_fault(Fault(vendor="modelslab", endpoint="files", kind="expired"))
+    with pytest.raises(NanoBananaImageExpiredError):
+        operator.execute(context)
+    assert ledger_entry(context) is not None
+
+    summary = operator.execute(context)  # Airflow's retry of the same task instance
+    assert summary["s3"][0]["job_id"] == summary["job_id"]
+    assert emulator.counters()["accepted"]["modelslab"] == 1
+    assert ledger_entry(context) is None
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_edit_takes_s3_input_images(emulator, nanobanana_s3, nanobanana_bucket, context, vendor):
+    from airflow_provider_nanobanana.emulator.images import ImageSpec, render
+
+    picture = render(ImageSpec("acedata", "input", 1024, 1024, 0, 1, 7), "png")
+    nanobanana_s3.client().put_object(Bucket=nanobanana_bucket, Key="in/cat.png", Body=picture)
+    operator = NanoBananaEditImageOperator(
+        task_id="edit",
+        conn_id=CONN_IDS[vendor],
+        prompt="add a hat",
+        images=[f"s3://{nanobanana_bucket}/in/cat.png"],
+        deferrable=False,
+        poll_interval=0.05,
+        timeout=30,
+    )
+    summary = operator.execute(context)
+    assert summary["state"] == "succeeded"
+    assert operator.images == [f"s3://{nanobanana_bucket}/in/cat.png"], (
+        "the rendered field keeps the s3:// form"
+    )
+    assert emulator.counters()["accepted"][vendor] == 1

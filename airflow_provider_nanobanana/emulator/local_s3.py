@@ -75,3 +75,19 @@ class LocalS3:
                 "extra": {"endpoint_url": self.endpoint_url, "region_name": REGION},
             }
         )
+
+
+EXAMPLE_BUCKET = "nanobanana-images"
+# The input images example_edit.py reads, drawn like the emulator's own images.
+EXAMPLE_INPUTS = {"inputs/bananas.png": "A bunch of ripe bananas", "inputs/cat.png": "A white siamese cat"}
+
+
+def seed_example_bucket(s3: LocalS3) -> None:
+    """Create the bucket the example DAGs use and put the edit example's input images in it."""
+    from airflow_provider_nanobanana.emulator.images import ImageSpec, render
+
+    client = s3.client()
+    client.create_bucket(Bucket=EXAMPLE_BUCKET)
+    for key, prompt in EXAMPLE_INPUTS.items():
+        picture = render(ImageSpec("input", prompt, 1024, 1024, 0, 1, 0), "png")
+        client.put_object(Bucket=EXAMPLE_BUCKET, Key=key, Body=picture, ContentType="image/png")

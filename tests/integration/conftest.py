@@ -25,7 +25,16 @@ def airflow_db() -> Path:
 
 
 @pytest.fixture
-def run_dag(airflow_db, nanobanana_connections, monkeypatch):
+def example_bucket(nanobanana_s3) -> str:
+    """The example DAGs' bucket on the local S3 endpoint, with the edit example's inputs."""
+    from airflow_provider_nanobanana.emulator.local_s3 import EXAMPLE_BUCKET, seed_example_bucket
+
+    seed_example_bucket(nanobanana_s3)
+    return EXAMPLE_BUCKET
+
+
+@pytest.fixture
+def run_dag(airflow_db, nanobanana_connections, example_bucket, monkeypatch):
     """Run one DAG with ``dag.test()``; ``deferrable`` sets ``[operators] default_deferrable`` for it."""
     from airflow.dag_processing.dagbag import DagBag
 
@@ -43,3 +52,19 @@ def task_states(dag_run) -> dict[str, str]:
         f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id: str(ti.state)
         for ti in dag_run.get_task_instances()
     }
+
+
+def assert_landed(s3, landed: list[dict], image_urls: list[str]) -> None:
+    """Each landed object holds exactly the bytes the emulator serves for that image."""
+    import hashlib
+
+    import httpx
+
+    assert len(landed) == len(image_urls)
+    client = s3.client()
+    for item, url in zip(landed, image_urls, strict=True):
+        stored = client.get_object(Bucket=item["bucket"], Key=item["key"])
+        body = stored["Body"].read()
+        assert hashlib.sha256(body).hexdigest() == item["sha256"] == stored["Metadata"]["sha256"]
+        assert hashlib.sha256(httpx.get(url).content).hexdigest() == item["sha256"]
+        assert stored["ContentType"] == item["content_type"]

@@ -9,13 +9,12 @@ import pytest
 
 from airflow_provider_nanobanana.emulator import Fault
 
-from .conftest import DAG_SOURCES, REPO, task_states
+from .conftest import DAG_SOURCES, REPO, assert_landed, task_states
 
-VENDOR_DAGS = [
-    f"nanobanana_{kind}_{vendor}"
-    for kind in ("generate", "edit", "img2img")
-    for vendor in ("modelslab", "acedata")
+SENSOR_DAGS = [
+    f"nanobanana_{kind}_{vendor}" for kind in ("generate", "edit") for vendor in ("modelslab", "acedata")
 ]
+SINGLE_TASK_DAGS = ["nanobanana_img2img_modelslab", "nanobanana_img2img_acedata"]
 MODES = [pytest.param(False, id="sync"), pytest.param(True, id="deferrable")]
 SUBMIT_ENDPOINT = {"modelslab": "text2img", "acedata": "images"}
 
@@ -33,12 +32,16 @@ def test_example_dags_parse_without_errors_or_top_level_io(tmp_path, monkeypatch
     monkeypatch.setattr(socket.socket, "connect", no_network)
     bag = DagBag(dag_folder=str(tmp_path))
     assert bag.import_errors == {}
-    assert set(VENDOR_DAGS) | {"nanobanana_mapped_prompts"} <= set(bag.dag_ids)
+    assert {*SENSOR_DAGS, *SINGLE_TASK_DAGS, "nanobanana_mapped_prompts", "nanobanana_new_images"} <= set(
+        bag.dag_ids
+    )
 
 
 @pytest.mark.parametrize("deferrable", MODES)
-@pytest.mark.parametrize("dag_id", VENDOR_DAGS)
-def test_submit_then_sensor_succeeds_with_one_paid_request(run_dag, nanobanana_emulator, dag_id, deferrable):
+@pytest.mark.parametrize("dag_id", SENSOR_DAGS)
+def test_submit_sensor_transfer_lands_the_images_with_one_paid_request(
+    run_dag, nanobanana_emulator, nanobanana_s3, dag_id, deferrable
+):
     dag_run = run_dag(dag_id, deferrable=deferrable)
     assert str(dag_run.state) == "success", task_states(dag_run)
     vendor = dag_id.rsplit("_", 1)[1]
@@ -46,19 +49,34 @@ def test_submit_then_sensor_succeeds_with_one_paid_request(run_dag, nanobanana_e
     summary = dag_run.get_task_instance("wait").xcom_pull(task_ids="wait")
     assert summary["job_id"] == dag_run.get_task_instance("submit").xcom_pull(task_ids="submit")["job_id"]
     assert summary["delivered_count"] == summary["requested_count"] >= 1
-    assert all(url.startswith(nanobanana_emulator.url) for url in summary["images"])
+    landed = dag_run.get_task_instance("to_s3").xcom_pull(task_ids="to_s3")
+    assert_landed(nanobanana_s3, landed, summary["images"])
+    assert all(f"/{dag_run.run_id}/to_s3/-1/{summary['job_id']}_" in item["key"] for item in landed)
 
 
 @pytest.mark.parametrize("deferrable", MODES)
-def test_mapped_dag_submits_one_job_per_prompt(run_dag, nanobanana_emulator, deferrable):
-    dag_run = run_dag("nanobanana_mapped_prompts", deferrable=deferrable)
+@pytest.mark.parametrize("dag_id", SINGLE_TASK_DAGS)
+def test_one_task_with_s3_output_lands_the_images(
+    run_dag, nanobanana_emulator, nanobanana_s3, dag_id, deferrable
+):
+    dag_run = run_dag(dag_id, deferrable=deferrable)
     assert str(dag_run.state) == "success", task_states(dag_run)
-    assert nanobanana_emulator.counters()["accepted"]["acedata"] == 3
-    job_ids = {
-        ti.xcom_pull(task_ids="generate", map_indexes=ti.map_index)["job_id"]
-        for ti in dag_run.get_task_instances()
-    }
-    assert len(job_ids) == 3
+    summary = dag_run.get_task_instance("img2img").xcom_pull(task_ids="img2img")
+    assert_landed(nanobanana_s3, summary["s3"], summary["images"])
+    assert nanobanana_emulator.counters()["accepted"][dag_id.rsplit("_", 1)[1]] == 1
+
+
+def test_landed_images_become_asset_events_on_the_alias(run_dag, nanobanana_s3):
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    dag_run = run_dag("nanobanana_generate_acedata", deferrable=False)
+    landed = dag_run.get_task_instance("to_s3").xcom_pull(task_ids="to_s3")
+    with create_session() as session:
+        events = session.query(AssetEvent).filter(AssetEvent.source_run_id == dag_run.run_id).all()
+        recorded = {event.asset.uri: event.extra for event in events}
+    assert set(recorded) == {item["uri"] for item in landed}
+    assert all(recorded[item["uri"]]["sha256"] == item["sha256"] for item in landed)
 
 
 @pytest.mark.parametrize("deferrable", MODES)
@@ -92,7 +110,7 @@ def test_failing_job_fails_the_wait_task_without_resubmitting(
     nanobanana_emulator.add_fault(Fault(vendor=vendor, endpoint=SUBMIT_ENDPOINT[vendor], kind="job_fails"))
     dag_run = run_dag(f"nanobanana_generate_{vendor}", deferrable=deferrable)
     assert str(dag_run.state) == "failed"
-    assert task_states(dag_run) == {"submit": "success", "wait": "failed"}
+    assert task_states(dag_run) == {"submit": "success", "wait": "failed", "to_s3": "upstream_failed"}
     assert nanobanana_emulator.counters()["accepted"][vendor] == 1
 
 

@@ -58,5 +58,12 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_nanobanana.triggers.image_job"],
             }
         ],
+        "transfers": [
+            {
+                "source-integration-name": "Nano Banana",
+                "target-integration-name": "Amazon Simple Storage Service (S3)",
+                "python-module": "airflow_provider_nanobanana.transfers.images_to_s3",
+            }
+        ],
         "connection-types": [form.provider_info_entry() for form in FORMS],
     }

@@ -1,73 +1,168 @@
-"""`make demo`: one image from each vendor, through the hooks, against the local emulator.
+"""`make demo`: the example pipeline, end to end, on this machine.
 
-Starts the emulator on a free loopback port, points both default connections at it, submits a
-generate job to ModelsLab and to AceData, waits for them the way a non-deferrable task would,
-and saves the images under ``demo-output/``. Stops everything it started.
+Starts the vendor emulator and a local S3 endpoint (moto in server mode) on loopback, migrates an
+embedded SQLite Airflow metadata DB in a throwaway AIRFLOW_HOME, and runs the example DAGs with
+``dag.test()`` in deferrable mode: submit, sensor (waiting in the inline triggerer), transfer to
+S3, for both vendors; the edit DAGs read their inputs from ``s3://``, and the mapped DAG runs one
+job per prompt. Then it copies every landed
+object from S3 to ``demo-output/``, checks its sha256 again, prints a table and writes
+``demo-output/contact-sheet.png``. Everything it starts, it stops.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="nanobanana-demo-"))
-
-import httpx
-
-from airflow_provider_nanobanana.emulator import Emulator, EmulatorSettings
-from airflow_provider_nanobanana.hooks.acedata import AceDataHook
-from airflow_provider_nanobanana.hooks.modelslab import ModelsLabHook
-from airflow_provider_nanobanana.jobs import ImageJobRequest, JobKind
-
-OUTPUT = Path("demo-output")
-JOBS = {
-    "modelslab": (
-        ModelsLabHook,
-        ImageJobRequest(
-            kind=JobKind.GENERATE,
-            prompt="A banana-shaped airship over a data centre",
-            width=1024,
-            height=1024,
-        ),
-    ),
-    "acedata": (
-        AceDataHook,
-        ImageJobRequest(
-            kind=JobKind.GENERATE, prompt="A white siamese cat reading Airflow logs", aspect_ratio="4:3"
-        ),
-    ),
-}
+REPO = Path(__file__).resolve().parents[1]
+OUTPUT = REPO / "demo-output"
+DAG_FILES = ("example_generate.py", "example_edit.py", "example_mapped_prompts.py")
+DAG_IDS = (
+    "nanobanana_generate_modelslab",
+    "nanobanana_generate_acedata",
+    "nanobanana_edit_modelslab",
+    "nanobanana_edit_acedata",
+    "nanobanana_mapped_prompts",
+)
+THUMBNAIL = 320
+CAPTION = 44
 
 
-def connect(emulator: Emulator) -> None:
-    for vendor, key in (("modelslab", "modelslab-test-key"), ("acedata", "acedata-test-key")):
-        connection = {"conn_type": f"nanobanana_{vendor}", "host": emulator.url, "password": key}
+def prepare_airflow_home() -> Path:
+    """A fresh AIRFLOW_HOME with only the example DAGs; set before Airflow is imported."""
+    home = Path(tempfile.mkdtemp(prefix="nanobanana-demo-"))
+    dags = home / "dags"
+    dags.mkdir()
+    for name in DAG_FILES:
+        shutil.copy(REPO / "example_dags" / name, dags / name)
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
+        }
+    )
+    return home
+
+
+def connect(emulator_url: str, s3: Any) -> None:
+    import json
+
+    from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN, DEFAULT_MODELSLAB_KEY
+
+    for vendor, key in (("modelslab", DEFAULT_MODELSLAB_KEY), ("acedata", DEFAULT_ACEDATA_TOKEN)):
+        connection = {"conn_type": f"nanobanana_{vendor}", "host": emulator_url, "password": key}
         os.environ[f"AIRFLOW_CONN_NANOBANANA_{vendor.upper()}_DEFAULT"] = json.dumps(connection)
+    os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = s3.connection_json()
+
+
+def run_pipeline(dags_folder: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Run each example DAG; return the objects its transfer landed and the DAGs that failed."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+    bag = DagBag(dag_folder=str(dags_folder))
+    if bag.import_errors:
+        raise SystemExit(f"DAG import errors: {bag.import_errors}")
+    landed, failed = [], []
+    for dag_id in DAG_IDS:
+        print(f"\n=== {dag_id}: generate, wait (deferred to the triggerer), land in S3 ===", flush=True)
+        dag_run = bag.get_dag(dag_id).test()
+        if str(dag_run.state) != "success":
+            failed.append(dag_id)
+            continue
+        objects = dag_run.get_task_instance("to_s3").xcom_pull(task_ids="to_s3")
+        landed += [{**item, "dag_id": dag_id} for item in objects]
+    return landed, failed
+
+
+def copy_from_s3(s3: Any, landed: list[dict[str, Any]]) -> list[Path]:
+    """Download each object as a user would, and hold it to the checksum the transfer recorded."""
+    client = s3.client()
+    paths = []
+    for item in landed:
+        body = client.get_object(Bucket=item["bucket"], Key=item["key"])["Body"].read()
+        if hashlib.sha256(body).hexdigest() != item["sha256"]:
+            raise SystemExit(f"{item['uri']}: sha256 differs from what the transfer recorded")
+        path = OUTPUT / f"{item['vendor']}_{item['job_id']}_{item['index']}.{item['key'].rsplit('.', 1)[1]}"
+        path.write_bytes(body)
+        paths.append(path)
+    return paths
+
+
+def print_table(landed: list[dict[str, Any]]) -> None:
+    print(f"\n{'vendor':<10} {'job':<38} {'bytes':>8}  {'sha256':<16}  S3 URI")
+    for item in landed:
+        print(
+            f"{item['vendor']:<10} {item['job_id']:<38} {item['size']:>8}  {item['sha256'][:16]}  {item['uri']}"
+        )
+
+
+def contact_sheet(landed: list[dict[str, Any]], paths: list[Path], target: Path) -> None:
+    """One picture of everything that landed, captioned with vendor, DAG and object size."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    columns = 3
+    rows = -(-len(paths) // columns)
+    title_height = 56
+    sheet = Image.new(
+        "RGB", (columns * THUMBNAIL, title_height + rows * (THUMBNAIL + CAPTION)), (250, 248, 240)
+    )
+    draw = ImageDraw.Draw(sheet)
+    draw.text(
+        (16, 14),
+        f"make demo: {len(paths)} images landed in s3://{landed[0]['bucket']} (sha256 verified)",
+        fill=(28, 28, 32),
+        font=ImageFont.load_default(size=24),
+    )
+    small = ImageFont.load_default(size=15)
+    for position, (item, path) in enumerate(zip(landed, paths, strict=True)):
+        x = (position % columns) * THUMBNAIL
+        y = title_height + (position // columns) * (THUMBNAIL + CAPTION)
+        with Image.open(path) as picture:
+            picture.thumbnail((THUMBNAIL - 16, THUMBNAIL - 16))
+            sheet.paste(
+                picture, (x + (THUMBNAIL - picture.width) // 2, y + (THUMBNAIL - picture.height) // 2)
+            )
+        caption = f"{item['dag_id'].removeprefix('nanobanana_')}, job {item['job_id'][:8]} #{item['index']}"
+        draw.text((x + 12, y + THUMBNAIL + 2), caption, fill=(28, 28, 32), font=small)
+        draw.text(
+            (x + 12, y + THUMBNAIL + 21), f"{item['size'] / 1024:.0f} KiB", fill=(90, 90, 100), font=small
+        )
+    sheet.save(target)
 
 
 def main() -> int:
-    OUTPUT.mkdir(exist_ok=True)
-    rows = []
-    with Emulator(settings=EmulatorSettings(processing_seconds=2.0)) as emulator:
-        print(f"Emulator at {emulator.url}")
-        connect(emulator)
-        for vendor, (hook_class, request) in JOBS.items():
-            with hook_class() as hook:
-                submitted = hook.submit(request)
-                print(f"{vendor}: submitted job {submitted.job_id} ({submitted.state.value})")
-                done = hook.wait_for_job(submitted.job_id, poll_interval=0.5, timeout=60)
-            for index, image in enumerate(done.images):
-                body = httpx.get(image.url).content
-                path = OUTPUT / f"{vendor}_{done.job_id}_{index}.png"
-                path.write_bytes(body)
-                rows.append((vendor, done.job_id, str(path), len(body)))
-    print(f"\n{'vendor':<10} {'job':<38} {'bytes':>9}  file")
-    for vendor, job_id, path, size in rows:
-        print(f"{vendor:<10} {job_id:<38} {size:>9}  {path}")
-    return 0 if len(rows) == len(JOBS) else 1
+    home = prepare_airflow_home()
+    from airflow_provider_nanobanana.emulator import Emulator, EmulatorSettings
+    from airflow_provider_nanobanana.emulator.local_s3 import LocalS3, seed_example_bucket
+
+    shutil.rmtree(OUTPUT, ignore_errors=True)
+    OUTPUT.mkdir()
+    with Emulator(settings=EmulatorSettings(processing_seconds=2.0)) as emulator, LocalS3() as s3:
+        print(f"Vendor emulator at {emulator.url}; local S3 at {s3.endpoint_url}; AIRFLOW_HOME {home}")
+        seed_example_bucket(s3)
+        connect(emulator.url, s3)
+        landed, failed = run_pipeline(home / "dags")
+        paths = copy_from_s3(s3, landed)
+        accepted = emulator.counters()["accepted"]
+    print_table(landed)
+    if paths:
+        contact_sheet(landed, paths, OUTPUT / "contact-sheet.png")
+        print(f"\nContact sheet: {OUTPUT / 'contact-sheet.png'}; images in {OUTPUT}/")
+    print(f"Paid generation requests: {accepted} (one per job). Emulator and S3 endpoint stopped.")
+    shutil.rmtree(home, ignore_errors=True)
+    if failed:
+        print(f"FAILED: {', '.join(failed)}")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -104,3 +104,5 @@ def test_every_declared_module_imports():
         assert modules, section
         for module in modules:
             importlib.import_module(module)
+    for transfer in info["transfers"]:
+        importlib.import_module(transfer["python-module"])

@@ -100,9 +100,8 @@ def copy_from_s3(s3: Any, landed: list[dict[str, Any]]) -> list[Path]:
 def print_table(landed: list[dict[str, Any]]) -> None:
     print(f"\n{'vendor':<10} {'job':<38} {'bytes':>8}  {'sha256':<16}  S3 URI")
     for item in landed:
-        print(
-            f"{item['vendor']:<10} {item['job_id']:<38} {item['size']:>8}  {item['sha256'][:16]}  {item['uri']}"
-        )
+        sha = item["sha256"][:16]
+        print(f"{item['vendor']:<10} {item['job_id']:<38} {item['size']:>8}  {sha}  {item['uri']}")
 
 
 def contact_sheet(landed: list[dict[str, Any]], paths: list[Path], target: Path) -> None:

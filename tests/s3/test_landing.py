@@ -205,3 +205,17 @@ def test_images_of_a_job_upload_concurrently_within_the_bound(finished_job, land
     monkeypatch.setattr(landing, "fetch_image", counting_fetch)
     assert len(land(job, max_concurrency=2)) == 4
     assert peak[0] == 2
+
+
+def test_encryption_acl_and_storage_class_reach_the_objects(
+    finished_job, land, nanobanana_s3, nanobanana_bucket
+):
+    (item,) = land(
+        finished_job("acedata"),
+        encrypt=True,
+        acl_policy="bucket-owner-full-control",
+        storage_class="STANDARD_IA",
+    )
+    head = nanobanana_s3.client().head_object(Bucket=nanobanana_bucket, Key=item["key"])
+    assert head["ServerSideEncryption"] == "AES256"
+    assert head["StorageClass"] == "STANDARD_IA"

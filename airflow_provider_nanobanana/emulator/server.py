@@ -101,6 +101,9 @@ class _Handler(BaseHTTPRequestHandler):
     """Turns bytes into a :class:`Request` and a :class:`Reply` back into bytes, faults included."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without TCP_NODELAY each keep-alive answer
+    # would wait ~40 ms for the client's delayed ACK, a latency no vendor adds.
+    disable_nagle_algorithm = True
     server_version = "nanobanana-emulator"
     sys_version = ""
     timeout = 120  # idle keep-alive connections give their thread back after this

@@ -1,0 +1,1 @@
+"""`make bench`: the provider measured side by side with what users would use instead."""

@@ -1,0 +1,48 @@
+"""One row per measured figure, printed as a table and saved as JSON.
+
+Shared 2-core machines are noisy, so each figure is judged by a ratio to a peer measured in the
+same run, or by an absolute target where the issue sets one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Figure:
+    """``ours`` against ``peer`` (same unit); ``met`` says whether ``target`` holds."""
+
+    benchmark: str
+    name: str
+    unit: str
+    ours: float
+    peer: float | None
+    peer_name: str
+    target: str
+    met: bool
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        return None if not self.peer else self.ours / self.peer
+
+
+def print_table(figures: list[Figure]) -> None:
+    header = f"{'figure':<44} {'ours':>12} {'peer':>12} {'ratio':>7}  {'target':<22} met?"
+    print(header)
+    print("-" * len(header))
+    for figure in figures:
+        peer = f"{figure.peer:>12.4g}" if figure.peer is not None else f"{'-':>12}"
+        ratio = f"{figure.ratio:>7.2f}" if figure.ratio is not None else f"{'-':>7}"
+        name = f"{figure.name} ({figure.unit})"
+        met = "yes" if figure.met else "NO"
+        print(f"{name:<44} {figure.ours:>12.4g} {peer} {ratio}  {figure.target:<22} {met}")
+
+
+def save_json(figures: list[Figure], path: Path) -> None:
+    rows = [{**asdict(figure), "ratio": figure.ratio} for figure in figures]
+    path.write_text(json.dumps(rows, indent=2) + "\n")

@@ -1,7 +1,7 @@
 """Fetch one image of a finished job, verified, without holding a large body in memory.
 
-The body streams into a spooled temporary file (in memory up to :data:`SPOOL_BYTES`, on this
-worker's disk beyond) while its sha256 is computed; only a complete body whose magic bytes are an
+The body streams into memory up to :data:`SPOOL_BYTES` and into a temporary file on this worker's
+disk beyond, while its sha256 is computed; only a complete body whose magic bytes are an
 image comes back. Nothing is written anywhere else until then, so a bad download can never leave
 a partial object in S3. The spool lives only as long as the task that made it.
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import logging
 import tempfile
 import time
@@ -92,6 +93,7 @@ class VerifiedImage:
     size: int
     sha256: str
     format: ImageFormat
+    path: str | None = None  # set when the body spilled to disk; deleted by close()
 
     def close(self) -> None:
         self.body.close()
@@ -126,11 +128,13 @@ class _Base64Stream:
 
 
 class _Spool:
-    """Collects a body: spooled bytes, running sha256, size and the head for sniffing."""
+    """Collects a body: bytes in memory up to :data:`SPOOL_BYTES`, then a named temporary file
+    (so the S3 upload can read parts from disk lazily), a running sha256, the size and the head."""
 
     def __init__(self, ref: ImageRef) -> None:
         self.ref = ref
-        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - handed to the caller
+        self.file: IO[bytes] = io.BytesIO()
+        self.path: str | None = None
         self.digest = hashlib.sha256()
         self.size = 0
         self.head = b""
@@ -139,6 +143,10 @@ class _Spool:
         if len(self.head) < SNIFF_BYTES:
             self.head += data[: SNIFF_BYTES - len(self.head)]
         self.digest.update(data)
+        if self.path is None and self.size + len(data) > SPOOL_BYTES:
+            spilled = tempfile.NamedTemporaryFile(prefix="nanobanana-", suffix=".img")  # noqa: SIM115
+            spilled.write(self.file.getvalue())
+            self.file, self.path = spilled, spilled.name
         self.file.write(data)
         self.size += len(data)
 
@@ -150,8 +158,9 @@ class _Spool:
                 f"the body is not a PNG, JPEG, WebP or GIF image ({self.size} bytes starting "
                 f"{describe(self.head)})",
             )
+        self.file.flush()
         self.file.seek(0)
-        return VerifiedImage(self.ref, self.file, self.size, self.digest.hexdigest(), image_format)
+        return VerifiedImage(self.ref, self.file, self.size, self.digest.hexdigest(), image_format, self.path)
 
 
 def fetch_image(

@@ -9,7 +9,6 @@ carries its sha256, vendor, job id, image index, seed and the prompt's sha256 as
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import logging
 import time
@@ -36,9 +35,6 @@ if TYPE_CHECKING:
 
 # S3 allows 2 KB of user metadata in all; leave room for the fixed entries.
 _MAX_PROMPT_METADATA = 1500
-# Parts of one multipart upload read into memory at once (boto3 allows 10): with 8 MiB parts,
-# about 32 MiB per image in flight, whatever the image size.
-_PARTS_IN_MEMORY = 4
 
 
 @dataclass(frozen=True)
@@ -93,9 +89,7 @@ def land_jobs(
         return []
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-    hook = S3Hook(
-        aws_conn_id=destination.aws_conn_id, transfer_config_args={"max_concurrency": _PARTS_IN_MEMORY}
-    )
+    hook = S3Hook(aws_conn_id=destination.aws_conn_id)
     uploader = _Uploader(hook, destination, run, log)
     http = httpx.Client(
         timeout=httpx.Timeout(60.0, connect=10.0),
@@ -144,8 +138,7 @@ class _Uploader:
 
         self.hook = hook
         self.client = hook.get_conn()
-        self.config = copy.copy(hook.transfer_config)
-        self.config.max_in_memory_upload_chunks = _PARTS_IN_MEMORY  # an s3transfer setting boto3 hides
+        self.config = hook.transfer_config
         self.base_args = hook.extra_args
         self.destination = destination
         self.run = run
@@ -175,9 +168,14 @@ class _Uploader:
         uri = f"s3://{destination.bucket}/{key}"
         started = time.monotonic()
         try:
-            self.client.upload_fileobj(
-                image.body, destination.bucket, key, ExtraArgs=args, Config=self.config
-            )
+            if image.path:  # boto3 then reads each part from disk as it sends it
+                self.client.upload_file(
+                    image.path, destination.bucket, key, ExtraArgs=args, Config=self.config
+                )
+            else:
+                self.client.upload_fileobj(
+                    image.body, destination.bucket, key, ExtraArgs=args, Config=self.config
+                )
         except (BotoCoreError, ClientError) as error:
             raise ref.error(
                 NanoBananaImageTransferError, f"could not be written to {uri}: {error}"

@@ -1,5 +1,6 @@
 """A large image streams from the vendor to S3 in bounded memory, measured in a separate process so
-the emulator and the S3 endpoint (both in this one) do not count."""
+the emulator and the S3 endpoint (both in this one) do not count, with the peak of the large
+landing alone (``benchmarks.memory``)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from .conftest import stored_objects
 MIB = 1024 * 1024
 LARGE = 96 * MIB
 CHILD = """
-import json, logging, resource, sys
+import json, logging, sys
 import httpx
+from benchmarks.memory import peak_rss_mib, reset_peak_rss, rss_mib
 from airflow_provider_nanobanana.s3.destination import S3Destination
 from airflow_provider_nanobanana.s3.landing import RunKeys, land_jobs
 
@@ -24,13 +26,12 @@ job, bucket, emulator_url, large = json.loads(sys.argv[1]), sys.argv[2], sys.arg
 def land(prefix):
     destination = S3Destination(bucket=bucket, prefix=prefix)
     return land_jobs([job], destination, RunKeys("d", "r", "t", -1), prompt=None, log=logging.getLogger())
-def peak_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 land("warm-up")  # imports, clients and one small image
-before = peak_mib()
 httpx.patch(f"{emulator_url}/_emulator/settings", json={"image_padding_bytes": large})
+before = rss_mib()
+reset_peak_rss()
 (item,) = land("large")
-print(json.dumps({"before": before, "after": peak_mib(), "item": item}))
+print(json.dumps({"before": before, "after": peak_rss_mib(), "item": item}))
 """
 
 

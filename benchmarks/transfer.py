@@ -1,0 +1,129 @@
+"""Transfer to S3: one large image from the emulator to the local S3 endpoint, by our transfer and by
+the Amazon provider's ``HttpToS3Operator`` (what a user would reach for), each in its own process.
+
+Each child process first moves a small image (imports, clients and pools warmed), then moves the
+large one; the figures are the wall time of the large move and how far its peak RSS rose above
+the RSS before it (:mod:`benchmarks.memory`). The emulator and S3 endpoint run in this parent
+process, so their memory does not count.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+
+from airflow_provider_nanobanana.emulator import Emulator, EmulatorSettings
+from airflow_provider_nanobanana.emulator.local_s3 import LocalS3
+from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN
+from airflow_provider_nanobanana.hooks.acedata import AceDataHook
+from airflow_provider_nanobanana.jobs import ImageJobRequest, JobKind
+from airflow_provider_nanobanana.summary import summarize
+from benchmarks.report import Figure
+
+MIB = 1024 * 1024
+BUCKET = "bench-transfer"
+RSS_TARGET_MIB = 64
+
+
+def _child(tool: str, job: dict, emulator_url: str, large: int) -> None:
+    """Runs in the child process: warm up on a small image, then time the large one."""
+    import logging
+
+    from benchmarks.memory import peak_rss_mib, reset_peak_rss, rss_mib
+
+    def move(prefix: str) -> None:
+        url = job["images"][0]
+        if tool == "ours":
+            from airflow_provider_nanobanana.s3.destination import S3Destination
+            from airflow_provider_nanobanana.s3.landing import RunKeys, land_jobs
+
+            destination = S3Destination(bucket=BUCKET, prefix=prefix)
+            land_jobs(
+                [job], destination, RunKeys("bench", "run", "t", -1), prompt=None, log=logging.getLogger()
+            )
+        else:
+            from airflow.providers.amazon.aws.transfers.http_to_s3 import HttpToS3Operator
+
+            operator = HttpToS3Operator(
+                task_id="peer",
+                http_conn_id="bench_http",
+                endpoint=httpx.URL(url).path,
+                s3_bucket=BUCKET,
+                s3_key=f"{prefix}/peer.png",
+                replace=True,
+            )
+            operator.execute({})
+
+    move("warm-up")
+    httpx.patch(f"{emulator_url}/_emulator/settings", json={"image_padding_bytes": large})
+    before = rss_mib()
+    reset_peak_rss()
+    started = time.perf_counter()
+    move(f"large-{tool}")
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "rss_growth_mib": peak_rss_mib() - before}))
+
+
+def _measure(tool: str, job: dict, emulator: Emulator, large: int) -> dict[str, float]:
+    emulator.configure(image_padding_bytes=0)
+    answer = subprocess.run(
+        [sys.executable, "-m", "benchmarks.transfer", tool, json.dumps(job), emulator.url, str(large)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    return json.loads(answer.stdout.strip().splitlines()[-1])
+
+
+def run(sizes_mib: tuple[int, ...] = (10, 50, 200)) -> list[Figure]:
+    figures = []
+    with (
+        Emulator(settings=EmulatorSettings(processing_seconds=0)) as emulator,
+        LocalS3(buckets=(BUCKET,)) as s3,
+    ):
+        os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = s3.connection_json()
+        os.environ["AIRFLOW_CONN_BENCH_HTTP"] = json.dumps({"conn_type": "http", "host": emulator.url})
+        os.environ["AIRFLOW_CONN_BENCH_ACEDATA"] = json.dumps(
+            {"conn_type": "nanobanana_acedata", "host": emulator.url, "password": DEFAULT_ACEDATA_TOKEN}
+        )
+        with AceDataHook("bench_acedata") as hook:
+            request = ImageJobRequest(kind=JobKind.GENERATE, prompt="A large banana", aspect_ratio="1:1")
+            result = hook.wait_for_job(hook.submit(request).job_id, poll_interval=0.1, timeout=30)
+        job = summarize(result, conn_id="bench_acedata")
+        for size in sizes_mib:
+            padding = size * MIB
+            ours = _measure("ours", job, emulator, padding)
+            peer = _measure("peer", job, emulator, padding)
+            figures += [
+                Figure(
+                    benchmark="transfer",
+                    name=f"Transfer {size} MiB image: wall time",
+                    unit="s",
+                    ours=round(ours["seconds"], 3),
+                    peer=round(peer["seconds"], 3),
+                    peer_name="HttpToS3Operator",
+                    target="ratio <= 1.0",
+                    met=ours["seconds"] <= peer["seconds"],
+                ),
+                Figure(
+                    benchmark="transfer",
+                    name=f"Transfer {size} MiB image: peak RSS growth",
+                    unit="MiB",
+                    ours=round(ours["rss_growth_mib"], 1),
+                    peer=round(peer["rss_growth_mib"], 1),
+                    peer_name="HttpToS3Operator",
+                    target=f"ours < {RSS_TARGET_MIB} MiB",
+                    met=ours["rss_growth_mib"] < RSS_TARGET_MIB,
+                ),
+            ]
+    return figures
+
+
+if __name__ == "__main__":
+    _child(sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], int(sys.argv[4]))

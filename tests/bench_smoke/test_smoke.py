@@ -1,0 +1,37 @@
+"""Each benchmark runs at a tiny scale, so `make bench` cannot rot unnoticed."""
+
+from __future__ import annotations
+
+import os
+from unittest import mock
+
+from benchmarks import hook_overhead, parse_cost, transfer
+from benchmarks.report import Figure, print_table, save_json
+
+
+def test_parse_cost_measures_both_import_sets():
+    (figure,) = parse_cost.run(samples=1)
+    assert figure.ours > 0
+    assert figure.peer > 0
+    assert figure.details["modules_after_peer"] > 0
+
+
+def test_hook_overhead_times_both_round_trips():
+    with mock.patch.dict(os.environ):
+        (figure,) = hook_overhead.run(rounds=3)
+    assert figure.ours > 0
+    assert figure.peer > 0
+
+
+def test_transfer_moves_an_image_with_both_tools(tmp_path):
+    with mock.patch.dict(os.environ):
+        figures = transfer.run(sizes_mib=(1,))
+    assert [figure.unit for figure in figures] == ["s", "MiB"]
+    assert all(figure.peer is not None for figure in figures)
+    save_json(figures, tmp_path / "results.json")
+    assert '"ratio"' in (tmp_path / "results.json").read_text()
+
+
+def test_the_table_shows_ratio_and_verdict(capsys):
+    print_table([Figure("b", "figure", "s", 2.0, 4.0, "peer", "ratio <= 1.0", True)])
+    assert "0.50" in capsys.readouterr().out

@@ -7,7 +7,6 @@ parsing into the job model; the network and the emulator are the same for both.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import time
@@ -42,9 +41,7 @@ def _plain(client: httpx.Client, url: str) -> None:
 
 def run(rounds: int = 200) -> list[Figure]:
     with Emulator(settings=EmulatorSettings(processing_seconds=0)) as emulator:
-        os.environ["AIRFLOW_CONN_BENCH_MODELSLAB"] = json.dumps(
-            {"conn_type": "nanobanana_modelslab", "host": emulator.url, "password": DEFAULT_MODELSLAB_KEY}
-        )
+        os.environ["AIRFLOW_CONN_BENCH_MODELSLAB"] = emulator.connection_json("modelslab")
         ours, peer = [], []
         with ModelsLabHook("bench_modelslab") as hook, httpx.Client() as client:
             _through_hook(hook)  # warm up both: connection pools, settings, imports

@@ -14,12 +14,12 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 import httpx
 
 from airflow_provider_nanobanana.emulator import Emulator, EmulatorSettings
 from airflow_provider_nanobanana.emulator.local_s3 import LocalS3
-from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN
 from airflow_provider_nanobanana.hooks.acedata import AceDataHook
 from airflow_provider_nanobanana.jobs import ImageJobRequest, JobKind
 from airflow_provider_nanobanana.summary import summarize
@@ -30,20 +30,20 @@ BUCKET = "bench-transfer"
 RSS_TARGET_MIB = 64
 
 
-def _child(tool: str, job: dict, emulator_url: str, large: int) -> None:
+def _child(tool: str, job: dict, emulator_url: str, large: int, bucket: str) -> None:
     """Runs in the child process: warm up on a small image, then time the large one."""
     import logging
 
     from benchmarks.memory import peak_rss_mib, reset_peak_rss, rss_mib
 
-    def move(prefix: str) -> None:
+    def move(prefix: str) -> list[dict] | None:
         url = job["images"][0]
         if tool == "ours":
             from airflow_provider_nanobanana.s3.destination import S3Destination
             from airflow_provider_nanobanana.s3.landing import RunKeys, land_jobs
 
-            destination = S3Destination(bucket=BUCKET, prefix=prefix)
-            land_jobs(
+            destination = S3Destination(bucket=bucket, prefix=prefix)
+            return land_jobs(
                 [job], destination, RunKeys("bench", "run", "t", -1), prompt=None, log=logging.getLogger()
             )
         else:
@@ -53,30 +53,45 @@ def _child(tool: str, job: dict, emulator_url: str, large: int) -> None:
                 task_id="peer",
                 http_conn_id="bench_http",
                 endpoint=httpx.URL(url).path,
-                s3_bucket=BUCKET,
+                s3_bucket=bucket,
                 s3_key=f"{prefix}/peer.png",
                 replace=True,
             )
             operator.execute({})
+            return None
 
     move("warm-up")
     httpx.patch(f"{emulator_url}/_emulator/settings", json={"image_padding_bytes": large})
     before = rss_mib()
     reset_peak_rss()
     started = time.perf_counter()
-    move(f"large-{tool}")
+    landed = move(f"large-{tool}")
     seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "rss_growth_mib": peak_rss_mib() - before}))
+    print(json.dumps({"seconds": seconds, "rss_growth_mib": peak_rss_mib() - before, "landed": landed}))
 
 
-def _measure(tool: str, job: dict, emulator: Emulator, large: int) -> dict[str, float]:
+def measure_transfer(
+    tool: str, job: dict, emulator: Emulator, large: int, bucket: str = BUCKET
+) -> dict[str, Any]:
+    """Move ``job``'s first image padded to ``large`` bytes with ``tool`` (``ours`` or ``peer``) in
+    a child process; return its wall time, peak RSS growth and, for ours, the landed objects."""
     emulator.configure(image_padding_bytes=0)
     answer = subprocess.run(
-        [sys.executable, "-m", "benchmarks.transfer", tool, json.dumps(job), emulator.url, str(large)],
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.transfer",
+            tool,
+            json.dumps(job),
+            emulator.url,
+            str(large),
+            bucket,
+        ],
         check=True,
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": os.getcwd()},
+        timeout=600,
     )
     return json.loads(answer.stdout.strip().splitlines()[-1])
 
@@ -89,17 +104,15 @@ def run(sizes_mib: tuple[int, ...] = (10, 50, 200)) -> list[Figure]:
     ):
         os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = s3.connection_json()
         os.environ["AIRFLOW_CONN_BENCH_HTTP"] = json.dumps({"conn_type": "http", "host": emulator.url})
-        os.environ["AIRFLOW_CONN_BENCH_ACEDATA"] = json.dumps(
-            {"conn_type": "nanobanana_acedata", "host": emulator.url, "password": DEFAULT_ACEDATA_TOKEN}
-        )
+        os.environ["AIRFLOW_CONN_BENCH_ACEDATA"] = emulator.connection_json("acedata")
         with AceDataHook("bench_acedata") as hook:
             request = ImageJobRequest(kind=JobKind.GENERATE, prompt="A large banana", aspect_ratio="1:1")
             result = hook.wait_for_job(hook.submit(request).job_id, poll_interval=0.1, timeout=30)
         job = summarize(result, conn_id="bench_acedata")
         for size in sizes_mib:
             padding = size * MIB
-            ours = _measure("ours", job, emulator, padding)
-            peer = _measure("peer", job, emulator, padding)
+            ours = measure_transfer("ours", job, emulator, padding)
+            peer = measure_transfer("peer", job, emulator, padding)
             figures += [
                 Figure(
                     benchmark="transfer",
@@ -126,4 +139,4 @@ def run(sizes_mib: tuple[int, ...] = (10, 50, 200)) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    _child(sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+    _child(sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5])

@@ -52,14 +52,9 @@ def prepare_airflow_home() -> Path:
     return home
 
 
-def connect(emulator_url: str, s3: Any) -> None:
-    import json
-
-    from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN, DEFAULT_MODELSLAB_KEY
-
-    for vendor, key in (("modelslab", DEFAULT_MODELSLAB_KEY), ("acedata", DEFAULT_ACEDATA_TOKEN)):
-        connection = {"conn_type": f"nanobanana_{vendor}", "host": emulator_url, "password": key}
-        os.environ[f"AIRFLOW_CONN_NANOBANANA_{vendor.upper()}_DEFAULT"] = json.dumps(connection)
+def connect(emulator: Any, s3: Any) -> None:
+    for vendor in ("modelslab", "acedata"):
+        os.environ[f"AIRFLOW_CONN_NANOBANANA_{vendor.upper()}_DEFAULT"] = emulator.connection_json(vendor)
     os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = s3.connection_json()
 
 
@@ -148,7 +143,7 @@ def main() -> int:
     with Emulator(settings=EmulatorSettings(processing_seconds=2.0)) as emulator, LocalS3() as s3:
         print(f"Vendor emulator at {emulator.url}; local S3 at {s3.endpoint_url}; AIRFLOW_HOME {home}")
         seed_example_bucket(s3)
-        connect(emulator.url, s3)
+        connect(emulator, s3)
         landed, failed = run_pipeline(home / "dags")
         paths = copy_from_s3(s3, landed)
         accepted = emulator.counters()["accepted"]

@@ -8,7 +8,6 @@ construction-time settings, with no jobs, no faults and zeroed counters.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 
@@ -16,7 +15,7 @@ import pytest
 
 from airflow_provider_nanobanana.emulator import Emulator, EmulatorSettings
 from airflow_provider_nanobanana.emulator.local_s3 import LocalS3
-from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN, DEFAULT_MODELSLAB_KEY
+from airflow_provider_nanobanana.emulator.settings import ACEDATA, MODELSLAB
 
 
 @pytest.fixture(scope="session")
@@ -37,21 +36,10 @@ def nanobanana_emulator(nanobanana_emulator_server: Emulator) -> Emulator:
 def nanobanana_connections(nanobanana_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     """Airflow connections ``nanobanana_modelslab_default`` and ``nanobanana_acedata_default``
     pointing at the emulator with its test keys, set as ``AIRFLOW_CONN_*`` environment variables."""
-    url = nanobanana_emulator.url
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_NANOBANANA_MODELSLAB_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "nanobanana_modelslab",
-                "host": url,
-                "password": DEFAULT_MODELSLAB_KEY,
-            }
-        ),
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_NANOBANANA_ACEDATA_DEFAULT",
-        json.dumps({"conn_type": "nanobanana_acedata", "host": url, "password": DEFAULT_ACEDATA_TOKEN}),
-    )
+    for vendor in (MODELSLAB, ACEDATA):
+        monkeypatch.setenv(
+            f"AIRFLOW_CONN_NANOBANANA_{vendor.upper()}_DEFAULT", nanobanana_emulator.connection_json(vendor)
+        )
     return nanobanana_emulator
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import logging
 import re
 import socket
@@ -22,7 +23,13 @@ from urllib.parse import urlsplit
 
 from airflow_provider_nanobanana.emulator import acedata, admin, files, modelslab
 from airflow_provider_nanobanana.emulator.runtime import Runtime
-from airflow_provider_nanobanana.emulator.settings import EmulatorSettings, Fault
+from airflow_provider_nanobanana.emulator.settings import (
+    DEFAULT_ACEDATA_TOKEN,
+    DEFAULT_MODELSLAB_KEY,
+    MODELSLAB,
+    EmulatorSettings,
+    Fault,
+)
 from airflow_provider_nanobanana.emulator.wire import Reply, Request, Route, json_reply
 
 log = logging.getLogger(__name__)
@@ -195,6 +202,13 @@ class Emulator:
         if self._server is None:
             raise RuntimeError("the emulator is not running; call start() first")
         return self._server.url
+
+    def connection_json(self, vendor: str, **extra: Any) -> str:
+        """An Airflow connection (for ``AIRFLOW_CONN_<ID>``) to ``vendor`` here, with its default test
+        key; ``extra`` goes into the connection's extras."""
+        key = DEFAULT_MODELSLAB_KEY if vendor == MODELSLAB else DEFAULT_ACEDATA_TOKEN
+        connection = {"conn_type": f"nanobanana_{vendor}", "host": self.url, "password": key}
+        return json.dumps({**connection, "extra": extra} if extra else connection)
 
     @property
     def settings(self) -> EmulatorSettings:

@@ -23,7 +23,6 @@ PNG = ImageFormat("png", "image/png", "png")
 JPEG = ImageFormat("jpeg", "image/jpeg", "jpg")
 WEBP = ImageFormat("webp", "image/webp", "webp")
 GIF = ImageFormat("gif", "image/gif", "gif")
-EXTENSIONS = tuple(sorted({PNG.extension, JPEG.extension, WEBP.extension, GIF.extension}))
 
 
 def sniff(head: bytes) -> ImageFormat | None:

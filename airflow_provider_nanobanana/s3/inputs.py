@@ -36,6 +36,7 @@ def resolve_s3_inputs(
     from airflow.providers.common.compat.sdk import mask_secret
 
     hook = S3Hook(aws_conn_id=aws_conn_id)
+    client = hook.get_conn()
     resolved = []
     for position, image in enumerate(images):
         if not isinstance(image, str) or not image.startswith(S3_SCHEME):
@@ -47,18 +48,17 @@ def resolve_s3_inputs(
         if head is None:
             raise invalid(field, image, "an existing S3 object readable with the AWS connection")
         size = head["ContentLength"]
-        if inline_limit is not None and size <= inline_limit:
-            body = hook.get_key(key, bucket).get()["Body"].read()
-            image_format = sniff(body[:SNIFF_BYTES])
-            if image_format is None:
-                raise invalid(field, image, f"a PNG, JPEG, WebP or GIF object; it starts {describe(body)}")
+        inline = inline_limit is not None and size <= inline_limit
+        # Inline needs the whole object; a URL only the first bytes, to check it is an image.
+        byte_range = {} if inline else {"Range": f"bytes=0-{SNIFF_BYTES - 1}"}
+        body = client.get_object(Bucket=bucket, Key=key, **byte_range)["Body"].read()
+        image_format = sniff(body[:SNIFF_BYTES])
+        if image_format is None:
+            raise invalid(field, image, f"a PNG, JPEG, WebP or GIF object; it starts {describe(body)}")
+        if inline:
             resolved.append(f"data:{image_format.content_type};base64,{base64.b64encode(body).decode()}")
             log.info("%s: %s (%d bytes) sent inline as a data URI.", field, image, size)
             continue
-        head_bytes = hook.get_conn().get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{SNIFF_BYTES - 1}")
-        start = head_bytes["Body"].read()
-        if sniff(start) is None:
-            raise invalid(field, image, f"a PNG, JPEG, WebP or GIF object; it starts {describe(start)}")
         url = hook.generate_presigned_url(
             "get_object", {"Bucket": bucket, "Key": key}, expires_in=PRESIGNED_URL_SECONDS
         )

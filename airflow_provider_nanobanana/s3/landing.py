@@ -102,7 +102,7 @@ def land_jobs(
         job, ref = item
         image = fetch_image(ref, http, retry=retry, log=log)
         try:
-            return uploader.upload(job, image, {**prompt_metadata, **_job_prompt_metadata(job, prompt)})
+            return uploader.upload(job, image, {**_summary_prompt_metadata(job), **prompt_metadata})
         finally:
             image.close()
 
@@ -256,8 +256,10 @@ def _image_refs(job: Mapping[str, Any]) -> list[ImageRef]:
 
 
 def _prompt_metadata(prompt: str | None, include_prompt: bool) -> dict[str, str]:
+    """What the ``prompt`` argument contributes to every object: its sha256, and the text if asked."""
+    digest = {"prompt-sha256": hashlib.sha256(prompt.encode()).hexdigest()} if prompt else {}
     if not include_prompt:
-        return {}
+        return digest
     if not prompt:
         raise invalid("prompt", prompt, "the prompt text, since include_prompt=True stores it")
     quoted = urllib.parse.quote(prompt, safe=" ,.:;!?'()-_")
@@ -268,12 +270,12 @@ def _prompt_metadata(prompt: str | None, include_prompt: bool) -> dict[str, str]
             f"prompts up to {_MAX_PROMPT_METADATA} characters once URL-encoded (S3 metadata is "
             f"limited to 2 KB); this one is {len(quoted)}. The prompt's sha256 is always stored",
         )
-    return {"prompt": quoted}
+    return {**digest, "prompt": quoted}
 
 
-def _job_prompt_metadata(job: Mapping[str, Any], prompt: str | None) -> dict[str, str]:
-    digest = hashlib.sha256(prompt.encode()).hexdigest() if prompt else job.get("prompt_sha256")
-    return {"prompt-sha256": digest} if digest else {}
+def _summary_prompt_metadata(job: Mapping[str, Any]) -> dict[str, str]:
+    """The prompt hash the generating task put in its summary (a sensor's summary has none)."""
+    return {"prompt-sha256": job["prompt_sha256"]} if job.get("prompt_sha256") else {}
 
 
 def _missing_images_error(

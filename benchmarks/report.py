@@ -32,7 +32,7 @@ class Figure:
 
 
 def print_table(figures: list[Figure]) -> None:
-    header = f"{'figure':<44} {'ours':>12} {'peer':>12} {'ratio':>7}  {'target':<22} met?"
+    header = f"{'figure':<58} {'ours':>12} {'peer':>12} {'ratio':>7}  {'target':<22} met?"
     print(header)
     print("-" * len(header))
     for figure in figures:
@@ -40,7 +40,7 @@ def print_table(figures: list[Figure]) -> None:
         ratio = f"{figure.ratio:>7.2f}" if figure.ratio is not None else f"{'-':>7}"
         name = f"{figure.name} ({figure.unit})"
         met = "yes" if figure.met else "NO"
-        print(f"{name:<44} {figure.ours:>12.4g} {peer} {ratio}  {figure.target:<22} {met}")
+        print(f"{name:<58} {figure.ours:>12.4g} {peer} {ratio}  {figure.target:<22} {met}")
 
 
 def save_json(figures: list[Figure], path: Path) -> None:

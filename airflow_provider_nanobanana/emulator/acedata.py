@@ -181,18 +181,19 @@ def _new_job(
         )
         for index in range(count)
     )
+    duration = settings.draw_processing_seconds()
     return AceDataJob(
         vendor=ACEDATA,
         job_id=str(uuid.uuid4()),
         owner=token,
         created_at=now,
-        ready_at=now + settings.processing_seconds,
+        ready_at=now + duration,
         files=files,
         fails=fails,
         request=body,
         trace_id=str(uuid.uuid4()),
         record_id=f"{int(now):08x}{secrets.token_hex(8)}",  # shaped like a MongoDB ObjectId
-        started_at=now + min(_START_DELAY, settings.processing_seconds),
+        started_at=now + min(_START_DELAY, duration),
         callback_url=plan.callback_url,
         data=tuple({"prompt": plan.prompt, "image_url": file.url(base_url)} for file in files),
     )

@@ -21,6 +21,10 @@ def _counters(request: Request, runtime: Runtime) -> Reply:
     return json_reply(runtime.counters())
 
 
+def _jobs(request: Request, runtime: Runtime) -> Reply:
+    return json_reply({"jobs": runtime.timeline()})
+
+
 def _list_faults(request: Request, runtime: Runtime) -> Reply:
     return json_reply({"faults": runtime.faults.armed()})
 
@@ -68,6 +72,7 @@ def _bad_request(message: str) -> Reply:
 ROUTES = (
     Route("GET", f"{PREFIX}/health", _health),
     Route("GET", f"{PREFIX}/counters", _counters),
+    Route("GET", f"{PREFIX}/jobs", _jobs),
     Route("GET", f"{PREFIX}/faults", _list_faults),
     Route("POST", f"{PREFIX}/faults", _add_fault),
     Route("DELETE", f"{PREFIX}/faults", _clear_faults),

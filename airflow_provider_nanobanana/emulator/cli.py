@@ -31,6 +31,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long a job stays processing (default: %(default)s)",
     )
     parser.add_argument(
+        "--processing-seconds-max",
+        type=float,
+        help="draw each job's duration between --processing-seconds and this",
+    )
+    parser.add_argument(
+        "--eta-noise",
+        type=float,
+        default=defaults.eta_noise,
+        help="ModelsLab eta error, as a share of the true remaining time (default: %(default)s)",
+    )
+    parser.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -68,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             modelslab_keys=tuple(args.modelslab_key or defaults.modelslab_keys),
             acedata_tokens=tuple(args.acedata_key or defaults.acedata_tokens),
             processing_seconds=args.processing_seconds,
+            processing_seconds_max=args.processing_seconds_max,
+            eta_noise=args.eta_noise,
             modelslab_http_errors=args.modelslab_http_errors,
             modelslab_queue_limit=args.modelslab_queue_limit,
             modelslab_base64_shape=args.modelslab_base64_shape,

@@ -106,7 +106,7 @@ def _generation(endpoint: str, plan: Callable[[dict[str, Any]], rules.Plan], fet
         if job.finished():
             return json_reply(_outcome_body(job, legacy))
         fetch_url = f"{request.base_url}{fetch_path}/{job.number}"
-        return json_reply(_processing_body(job, fetch_url, legacy))
+        return json_reply(_processing_body(job, fetch_url, legacy, settings))
 
     return handle
 
@@ -137,7 +137,7 @@ def _fetch(endpoint: str) -> Handler:
             {
                 "status": "processing",
                 "id": job.number,
-                "eta": _eta(job),
+                "eta": _eta(job, settings),
                 "message": "Request processing",
                 "output": [],
             }
@@ -189,7 +189,7 @@ def _new_job(
         job_id=str(number),
         owner=key,
         created_at=now,
-        ready_at=now + settings.processing_seconds,
+        ready_at=now + settings.draw_processing_seconds(),
         files=files,
         fails=fails,
         number=number,
@@ -202,11 +202,13 @@ def _new_job(
     )
 
 
-def _processing_body(job: ModelsLabJob, fetch_url: str, legacy: bool) -> dict[str, Any]:
+def _processing_body(
+    job: ModelsLabJob, fetch_url: str, legacy: bool, settings: EmulatorSettings
+) -> dict[str, Any]:
     return {
         "status": "processing",
         "tip": TIP,
-        "eta": _eta(job),
+        "eta": _eta(job, settings),
         "messege" if legacy else "message": "Try to fetch request after seconds estimated",
         "fetch_result": fetch_url,
         "id": job.number,
@@ -250,8 +252,9 @@ def _webhook_payload(job: ModelsLabJob) -> dict[str, Any]:
     }
 
 
-def _eta(job: ModelsLabJob) -> int:
-    return max(1, math.ceil(job.remaining()))
+def _eta(job: ModelsLabJob, settings: EmulatorSettings) -> int:
+    """Whole seconds, re-estimated on every answer, as ModelsLab's ``eta`` is."""
+    return max(1, math.ceil(settings.estimate(job.remaining())))
 
 
 def _request_fault_reply(fault: Fault) -> Reply | None:

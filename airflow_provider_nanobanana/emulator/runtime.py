@@ -58,3 +58,6 @@ class Runtime:
 
     def counters(self) -> dict[str, dict[str, int]]:
         return self.store.counters()
+
+    def timeline(self) -> list[dict[str, str | float | int]]:
+        return self.store.timeline()

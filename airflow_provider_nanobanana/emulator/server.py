@@ -252,6 +252,10 @@ class Emulator:
     def counters(self) -> dict[str, dict[str, int]]:
         return self._runtime.counters()
 
+    def timeline(self) -> list[dict[str, str | float | int]]:
+        """Every job's vendor, id, ``created_at``, ``ready_at`` (epoch seconds) and poll count."""
+        return self._runtime.timeline()
+
     def reset(self) -> None:
         self._runtime.reset()
 

@@ -6,6 +6,7 @@ request fails loudly at the moment it is made instead of silently never matching
 
 from __future__ import annotations
 
+import random
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -101,6 +102,10 @@ class EmulatorSettings:
     - ``modelslab_keys`` / ``acedata_tokens``: the credentials each vendor accepts.
     - ``processing_seconds``: how long a job stays processing; 0 makes ModelsLab answer
       ``success`` at once and AceData's sync calls return without waiting.
+    - ``processing_seconds_max``: when set, each job draws its duration uniformly between
+      ``processing_seconds`` and this, as real queues do (the waiting-at-scale benchmark).
+    - ``eta_noise``: ModelsLab's ``eta`` is an estimate; each answer multiplies the true
+      remaining time by a random factor within ±this share (0.25: ±25%) before rounding up.
     - ``modelslab_http_errors``: False sends auth/validation/refusal errors as HTTP 200 with
       ``status: "error"`` (what integrations widely report); True uses the documented 4xx codes.
     - ``modelslab_queue_limit``: per-key count of processing jobs beyond which ModelsLab says 429.
@@ -115,6 +120,8 @@ class EmulatorSettings:
     modelslab_keys: tuple[str, ...] = (DEFAULT_MODELSLAB_KEY,)
     acedata_tokens: tuple[str, ...] = (DEFAULT_ACEDATA_TOKEN,)
     processing_seconds: float = 2.0
+    processing_seconds_max: float | None = None
+    eta_noise: float = 0.0
     modelslab_http_errors: bool = False
     modelslab_queue_limit: int | None = None
     modelslab_base64_shape: str = "raw"
@@ -135,6 +142,16 @@ class EmulatorSettings:
             raise ValueError("processing_seconds must be a number")
         if self.processing_seconds < 0:
             raise ValueError("processing_seconds must not be negative")
+        longest = self.processing_seconds_max
+        if longest is not None and (
+            isinstance(longest, bool)
+            or not isinstance(longest, int | float)
+            or longest < self.processing_seconds
+        ):
+            raise ValueError("processing_seconds_max must be a number no smaller than processing_seconds")
+        noise = self.eta_noise
+        if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0 <= noise < 1:
+            raise ValueError("eta_noise must be a number from 0 up to (not including) 1")
         if not isinstance(self.modelslab_http_errors, bool):
             raise ValueError("modelslab_http_errors must be a boolean")
         limit = self.modelslab_queue_limit
@@ -147,6 +164,16 @@ class EmulatorSettings:
         padding = self.image_padding_bytes
         if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
             raise ValueError("image_padding_bytes must be a non-negative integer")
+
+    def draw_processing_seconds(self) -> float:
+        """How long a new job will take."""
+        if self.processing_seconds_max is None:
+            return self.processing_seconds
+        return random.uniform(self.processing_seconds, self.processing_seconds_max)
+
+    def estimate(self, remaining: float) -> float:
+        """A vendor's guess at ``remaining`` seconds: right on average, off by up to ``eta_noise``."""
+        return remaining * random.uniform(1 - self.eta_noise, 1 + self.eta_noise)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view, used by the admin API to show what is in force."""

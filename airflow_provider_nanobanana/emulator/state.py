@@ -99,6 +99,21 @@ class JobStore:
         with self._lock:
             self._requests[name] = self._requests.get(name, 0) + 1
 
+    def timeline(self) -> list[dict[str, str | float | int]]:
+        """When each job was accepted and became ready, and how often it was polled: what the
+        waiting benchmark needs to measure how late each job was noticed."""
+        with self._lock:
+            return [
+                {
+                    "vendor": job.vendor,
+                    "job_id": job.job_id,
+                    "created_at": job.created_at,
+                    "ready_at": job.ready_at,
+                    "polls": self._polls.get(job.job_id, 0),
+                }
+                for job in self._jobs.values()
+            ]
+
     def counters(self) -> dict[str, dict[str, int]]:
         with self._lock:
             return {

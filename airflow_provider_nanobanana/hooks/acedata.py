@@ -7,6 +7,7 @@ Pass ``options={"async": False}`` to get sync mode anyway.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any
@@ -38,6 +39,9 @@ ASPECT_RATIOS = ("1:1", "3:2", "2:3", "16:9", "9:16", "4:3", "3:4")
 RESOLUTIONS = ("1K", "2K", "4K")
 ONE_K_ONLY_MODELS = ("nano-banana", "nano-banana-2-lite")
 DATA_URI_LIMIT = 10 * 1024 * 1024
+# AceData documents no limit on ``ids`` per ``retrieve_batch``; 100 keeps each answer small
+# (about 100 KB) and far from any size limit a proxy in between might have.
+RETRIEVE_BATCH_LIMIT = 100
 _MAX_COUNT = 4
 _OPTIONS = ("async", "callback_url")
 
@@ -103,6 +107,11 @@ def build_retrieve_batch(job_ids: Sequence[str]) -> ApiCall:
     )
 
 
+def _chunks(job_ids: Sequence[str]) -> list[Sequence[str]]:
+    size = RETRIEVE_BATCH_LIMIT
+    return [job_ids[start : start + size] for start in range(0, len(job_ids), size)]
+
+
 def _batch_results(body: dict[str, Any]) -> dict[str, ImageJobResult]:
     items = body.get("items") if isinstance(body.get("items"), list) else []
     return {result.job_id: result for result in map(parse_task, items) if result.job_id}
@@ -121,6 +130,7 @@ class AceDataHook(NanoBananaBaseHook):
     vendor_label = VENDOR
     default_base_url = "https://api.acedata.cloud"
     inline_image_limit = DATA_URI_LIMIT
+    status_batch_size = RETRIEVE_BATCH_LIMIT
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -149,11 +159,16 @@ class AceDataHook(NanoBananaBaseHook):
         return parse_task(await self.acall(build_retrieve(job_id)))
 
     def get_jobs(self, job_ids: Sequence[str]) -> dict[str, ImageJobResult]:
-        """Retrieve many tasks in one request; ids AceData does not know are absent from the result."""
-        return _batch_results(self.call(build_retrieve_batch(job_ids)))
+        """Retrieve many tasks, up to 100 per request; ids AceData does not know are absent."""
+        found: dict[str, ImageJobResult] = {}
+        for chunk in _chunks(job_ids):
+            found.update(_batch_results(self.call(build_retrieve_batch(chunk))))
+        return found
 
     async def aget_jobs(self, job_ids: Sequence[str]) -> dict[str, ImageJobResult]:
-        return _batch_results(await self.acall(build_retrieve_batch(job_ids)))
+        calls = [build_retrieve_batch(chunk) for chunk in _chunks(job_ids)]
+        bodies = await asyncio.gather(*(self.acall(call) for call in calls))
+        return {job_id: result for body in bodies for job_id, result in _batch_results(body).items()}
 
     def _submitted(self, call: ApiCall, body: dict[str, Any]) -> ImageJobResult:
         result = parse_images_reply(body, requested=call.body.get("count", 1))

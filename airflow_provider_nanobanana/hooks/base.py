@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
@@ -90,6 +91,8 @@ class NanoBananaBaseHook(BaseHook):
     default_base_url: ClassVar[str]
     # Largest input image the vendor takes inline as a data URI; None if it only takes URLs.
     inline_image_limit: ClassVar[int | None] = None
+    # How many jobs one status request can report on; above 1, triggers share batched polls.
+    status_batch_size: ClassVar[int] = 1
 
     def __init__(
         self,
@@ -272,6 +275,19 @@ class NanoBananaBaseHook(BaseHook):
     @abstractmethod
     def get_job(self, job_id: str) -> ImageJobResult:
         """Ask the vendor where a job stands."""
+
+    @abstractmethod
+    async def aget_job(self, job_id: str) -> ImageJobResult:
+        """Async twin of :meth:`get_job`."""
+
+    async def aget_jobs(self, job_ids: Sequence[str]) -> dict[str, ImageJobResult]:
+        """Where several jobs stand, by id; ids the vendor does not know are absent or raise.
+
+        Without a batch endpoint each job is asked about on its own, concurrently over the
+        pooled connections; vendors with one override this.
+        """
+        results = await asyncio.gather(*(self.aget_job(job_id) for job_id in job_ids))
+        return {result.job_id: result for result in results}
 
     def wait_for_job(
         self, job_id: str, *, poll_interval: float = 5.0, timeout: float = 600.0

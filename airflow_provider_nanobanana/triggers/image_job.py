@@ -2,8 +2,10 @@
 
 The trigger serializes only JSON-safe values (vendor, conn id, job ids, a wall-clock deadline,
 poll settings): the key is read from the connection in the triggerer, and the deadline is epoch
-time because the trigger may resume in another triggerer process. AceData jobs are polled with
-one ``retrieve_batch`` request per poll however many ids the trigger holds.
+time because the trigger may resume in another triggerer process. The HTTP work goes through
+the :mod:`~airflow_provider_nanobanana.triggers.shared_poller` of its event loop, so a triggerer
+holding a thousand waits keeps one connection pool per connection and, for AceData, sends one
+``retrieve_batch`` per tick for all of them.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from airflow_provider_nanobanana.exceptions import (
     NanoBananaTimeoutError,
 )
 from airflow_provider_nanobanana.jobs import ImageJobResult, JobState, Vendor
-from airflow_provider_nanobanana.polling import next_poll_delay
+from airflow_provider_nanobanana.polling import delay_for_eta
+from airflow_provider_nanobanana.triggers.shared_poller import SharedStatusPoller, shared_poller
 
 MAX_CONSECUTIVE_POLL_FAILURES = 5
 TRANSIENT_ERRORS = (NanoBananaServerError, NanoBananaTimeoutError, NanoBananaRateLimitError)
@@ -36,7 +39,8 @@ class NanoBananaJobTrigger(BaseTrigger):
     (the failed job's result), ``timeout``, or ``error`` (a non-transient error, with its class
     name so the task can raise the same typed exception).
 
-    :param first_poll_delay: seconds before the first poll, typically the vendor's ``eta``.
+    :param first_poll_delay: the vendor's ``eta`` at submission; the first poll comes a little
+        before it (:func:`~airflow_provider_nanobanana.polling.delay_for_eta`).
     """
 
     def __init__(
@@ -71,20 +75,18 @@ class NanoBananaJobTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_nanobanana.hooks.registry import hook_for_vendor
-
-        hook = hook_for_vendor(self.vendor, self.conn_id)
-        async with hook:
-            event = await self._wait(hook)
+        async with shared_poller(self.vendor, self.conn_id, len(self.job_ids)) as poller:
+            event = await self._wait(poller)
         yield TriggerEvent(event)
 
-    async def _wait(self, hook: Any) -> dict[str, Any]:
+    async def _wait(self, poller: SharedStatusPoller) -> dict[str, Any]:
         polls = failures = 0
-        delay = self.first_poll_delay or 0.0
+        delay = delay_for_eta(self.first_poll_delay) if self.first_poll_delay else 0.0
         while True:
+            delay = poller.until_tick(delay, self.poll_interval)
             await asyncio.sleep(max(0.0, min(delay, self.end_time - time.time())))
             try:
-                results = await self._poll(hook)
+                results = await self._poll(poller)
                 failures = 0
             except TRANSIENT_ERRORS as error:
                 failures += 1
@@ -106,11 +108,11 @@ class NanoBananaJobTrigger(BaseTrigger):
                 return {"status": "success", "results": [r.to_dict(with_payloads=False) for r in results]}
             if time.time() >= self.end_time:
                 return _timeout_event(self.job_ids, polls)
-            delay = min(next_poll_delay(result, self.poll_interval, polls) for result in pending)
+            delay = poller.next_delay(pending, self.poll_interval, polls)
             eta = pending[0].eta_seconds
             self.log.info(
                 "%s: %d of %d jobs pending after poll %d%s; next poll in %.1fs.",
-                hook.vendor_label,
+                poller.hook.vendor_label,
                 len(pending),
                 len(results),
                 polls,
@@ -118,16 +120,13 @@ class NanoBananaJobTrigger(BaseTrigger):
                 delay,
             )
 
-    async def _poll(self, hook: Any) -> list[ImageJobResult]:
-        if self.vendor == Vendor.ACEDATA.value:
-            found = await hook.aget_jobs(self.job_ids)
-            missing = [job_id for job_id in self.job_ids if job_id not in found]
-            if missing:
-                raise NanoBananaJobNotFoundError(
-                    f"AceData does not know task(s) {missing}.", job_id=missing[0]
-                )
-            return [found[job_id] for job_id in self.job_ids]
-        return list(await asyncio.gather(*(hook.aget_job(job_id) for job_id in self.job_ids)))
+    async def _poll(self, poller: SharedStatusPoller) -> list[ImageJobResult]:
+        found = await poller.poll(self.job_ids)
+        if missing := [job_id for job_id in self.job_ids if job_id not in found]:
+            raise NanoBananaJobNotFoundError(
+                f"{poller.hook.vendor_label} does not know job(s) {missing}.", job_id=missing[0]
+            )
+        return [found[job_id] for job_id in self.job_ids]
 
     async def on_kill(self) -> None:
         """Airflow 3.3+ calls this when a user stops the task; neither vendor can cancel a job."""

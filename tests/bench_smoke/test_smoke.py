@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from unittest import mock
 
-from benchmarks import hook_overhead, parse_cost, transfer
+from benchmarks import hook_overhead, parse_cost, transfer, waiting
 from benchmarks.report import Figure, print_table, save_json
 
 
@@ -30,6 +30,23 @@ def test_transfer_moves_an_image_with_both_tools(tmp_path):
     assert all(figure.peer is not None for figure in figures)
     save_json(figures, tmp_path / "results.json")
     assert '"ratio"' in (tmp_path / "results.json").read_text()
+
+
+def test_waiting_measures_triggers_and_fixed_interval_polling():
+    with mock.patch.dict(os.environ):
+        figures = waiting.run(jobs=10, shortest=0.5, longest=1.5, peer_intervals=(0.5,))
+    by_name = {figure.name.split(": ")[1]: figure for figure in figures}
+    assert set(by_name) == {
+        "detection lag p50",
+        "detection lag p95",
+        "requests per modelslab job",
+        "requests per acedata job",
+        "CPU share of one core",
+        "peak RSS",
+    }
+    assert all(figure.peer_name == "fixed 0.5 s" for figure in figures)
+    assert by_name["requests per acedata job"].ours < by_name["requests per acedata job"].peer
+    assert by_name["peak RSS"].ours > 0
 
 
 def test_the_table_shows_ratio_and_verdict(capsys):

@@ -131,3 +131,15 @@ def test_configure_faults_replaces_the_armed_faults(client: httpx.Client, emulat
     emulator.configure(faults=[{"vendor": "modelslab", "endpoint": "text2img", "kind": "server_error"}])
     assert client.post(TEXT2IMG, json=ML_BODY).status_code == 500
     assert client.post(TEXT2IMG, json=ML_BODY).status_code == 200
+
+
+def test_jobs_timeline_lists_when_each_job_was_accepted_and_ready_and_its_polls(
+    client: httpx.Client, emulator: Emulator
+) -> None:
+    emulator.configure(processing_seconds=5, processing_seconds_max=9)
+    job_id = str(client.post(TEXT2IMG, json=ML_BODY).json()["id"])
+    client.post(f"{ENTERPRISE}/fetch/{job_id}", json={"key": ML_KEY})
+    (job,) = client.get("/_emulator/jobs").json()["jobs"]
+    assert job == emulator.timeline()[0]
+    assert (job["vendor"], job["job_id"], job["polls"]) == ("modelslab", job_id, 1)
+    assert 5 <= job["ready_at"] - job["created_at"] <= 9

@@ -56,3 +56,18 @@ def test_settings_accept_json_shaped_values_and_refuse_bad_ones() -> None:
         EmulatorSettings(modelslab_keys="one-key")
     with pytest.raises(ValueError, match="modelslab_queue_limit"):
         EmulatorSettings(modelslab_queue_limit=0)
+
+
+def test_job_durations_spread_between_the_bounds_and_etas_stay_within_the_noise() -> None:
+    settings = EmulatorSettings(processing_seconds=5, processing_seconds_max=60, eta_noise=0.25)
+    durations = [settings.draw_processing_seconds() for _ in range(500)]
+    assert 5 <= min(durations) < 10
+    assert 55 < max(durations) <= 60
+    estimates = [settings.estimate(40.0) for _ in range(500)]
+    assert 30 <= min(estimates) < 34
+    assert 46 < max(estimates) <= 50
+    assert EmulatorSettings(processing_seconds=3).draw_processing_seconds() == 3
+    with pytest.raises(ValueError, match="processing_seconds_max"):
+        EmulatorSettings(processing_seconds=5, processing_seconds_max=4)
+    with pytest.raises(ValueError, match="eta_noise"):
+        EmulatorSettings(eta_noise=1.0)

@@ -25,7 +25,7 @@ def test_hook_overhead_times_both_round_trips():
 
 def test_transfer_moves_an_image_with_both_tools(tmp_path):
     with mock.patch.dict(os.environ):
-        figures = transfer.run(sizes_mib=(1,))
+        figures = transfer.run(sizes_mib=(1,), rounds=1)
     assert [figure.unit for figure in figures] == ["s", "MiB"]
     assert all(figure.peer is not None for figure in figures)
     save_json(figures, tmp_path / "results.json")
@@ -47,6 +47,22 @@ def test_waiting_measures_triggers_and_fixed_interval_polling():
     assert all(figure.peer_name == "fixed 0.5 s" for figure in figures)
     assert by_name["requests per acedata job"].ours < by_name["requests per acedata job"].peer
     assert by_name["peak RSS"].ours > 0
+
+
+def test_the_chart_draws_one_bar_per_compared_figure(tmp_path):
+    from PIL import Image
+
+    from benchmarks.chart import draw_chart
+
+    figures = [
+        Figure("b", f"figure {n}", "s", 1.0 + n, 2.0, "peer", "ratio <= 1.0", n == 0) for n in range(3)
+    ]
+    draw_chart([*figures, Figure("b", "absolute", "s", 1.0, None, "", "-", True)], tmp_path / "chart.png")
+    with Image.open(tmp_path / "chart.png") as chart:
+        assert chart.height > 3 * 26
+        colours = {colour for _, colour in chart.getcolors(maxcolors=100_000)}
+    assert (46, 160, 67) in colours, "a met figure is green"
+    assert (214, 39, 40) in colours, "a missed figure is red"
 
 
 def test_the_table_shows_ratio_and_verdict(capsys):

@@ -32,15 +32,18 @@ class Figure:
 
 
 def print_table(figures: list[Figure]) -> None:
-    header = f"{'figure':<58} {'ours':>12} {'peer':>12} {'ratio':>7}  {'target':<22} met?"
+    header = f"{'figure':<58} {'ours':>10} {'peer':>10} {'(peer)':<18} {'ratio':>6}  {'target':<16} met?"
     print(header)
     print("-" * len(header))
     for figure in figures:
-        peer = f"{figure.peer:>12.4g}" if figure.peer is not None else f"{'-':>12}"
-        ratio = f"{figure.ratio:>7.2f}" if figure.ratio is not None else f"{'-':>7}"
+        peer = f"{figure.peer:>10.4g}" if figure.peer is not None else f"{'-':>10}"
+        ratio = f"{figure.ratio:>6.2f}" if figure.ratio is not None else f"{'-':>6}"
         name = f"{figure.name} ({figure.unit})"
         met = "yes" if figure.met else "NO"
-        print(f"{name:<58} {figure.ours:>12.4g} {peer} {ratio}  {figure.target:<22} {met}")
+        print(
+            f"{name:<58} {figure.ours:>10.4g} {peer} {figure.peer_name[:18]:<18} {ratio}  "
+            f"{figure.target:<16} {met}"
+        )
 
 
 def save_json(figures: list[Figure], path: Path) -> None:

@@ -1,0 +1,85 @@
+"""Drive DAG runs through the REST API and collect what the deployment tests assert on."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+TERMINAL = {"success", "failed"}
+
+
+@dataclass
+class Run:
+    """One DAG run and every state its task instances were seen in while it ran."""
+
+    dag_id: str
+    run_id: str
+    state: str = "queued"
+    seen: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    task_instances: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        return f"/dags/{self.dag_id}/dagRuns/{self.run_id}"
+
+
+def trigger(api: httpx.Client, dag_id: str, timeout: float = 120) -> Run:
+    """Trigger ``dag_id`` once the DAG processor has parsed it."""
+    deadline = time.monotonic() + timeout
+    while api.get(f"/dags/{dag_id}").status_code != 200:
+        if time.monotonic() > deadline:
+            errors = api.get("/importErrors").json()
+            raise TimeoutError(f"{dag_id} was never parsed; import errors: {errors}")
+        time.sleep(1)
+    answer = api.post(f"/dags/{dag_id}/dagRuns", json={"logical_date": None})
+    assert answer.status_code == 200, answer.text
+    return Run(dag_id, answer.json()["dag_run_id"])
+
+
+def wait_for(api: httpx.Client, runs: list[Run], timeout: float = 300) -> None:
+    """Poll until every run is terminal, recording each task instance's states on the way."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for run in runs:
+            if run.state in TERMINAL:
+                continue
+            run.state = api.get(run.path).json()["state"]
+            run.task_instances = api.get(f"{run.path}/taskInstances").json()["task_instances"]
+            for ti in run.task_instances:
+                run.seen[ti["task_id"]].add(ti["state"])
+        if all(run.state in TERMINAL for run in runs):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"runs still going after {timeout:.0f}s: {[(r.dag_id, r.state) for r in runs]}"
+            )
+        time.sleep(0.5)
+
+
+def xcom(api: httpx.Client, run: Run, task_id: str, map_index: int = -1) -> Any:
+    answer = api.get(
+        f"{run.path}/taskInstances/{task_id}/xcomEntries/return_value", params={"map_index": map_index}
+    )
+    answer.raise_for_status()
+    value = answer.json()["value"]
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def task_logs(api: httpx.Client, run: Run) -> dict[tuple[str, int, int], str]:
+    """Every try's log of every task instance of ``run``, as the UI would fetch it."""
+    logs = {}
+    for ti in api.get(f"{run.path}/taskInstances").json()["task_instances"]:
+        for try_number in range(1, ti["try_number"] + 1):
+            answer = api.get(
+                f"{run.path}/taskInstances/{ti['task_id']}/logs/{try_number}",
+                params={"full_content": True, "map_index": ti["map_index"]},
+                headers={"Accept": "application/json"},
+            )
+            answer.raise_for_status()
+            logs[(ti["task_id"], ti["map_index"], try_number)] = json.dumps(answer.json())
+    return logs

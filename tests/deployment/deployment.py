@@ -1,0 +1,154 @@
+"""A real Airflow deployment in a temporary AIRFLOW_HOME: API server, scheduler, DAG processor and
+triggerer as separate processes on one SQLite metadata DB, as ``airflow standalone`` runs them.
+
+Each process writes to its own log file; :meth:`AirflowDeployment.logs_tail` is printed when
+something does not come up. Every process starts in its own session, so stopping kills the
+workers it spawned too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.fernet import Fernet
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+USER, PASSWORD = "admin", "nanobanana-admin"
+HEALTHY_COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class AirflowDeployment:
+    """Start with :meth:`start`, talk to it with :attr:`api` (a logged-in REST client), stop with
+    :meth:`stop` (safe to call whatever state it is in)."""
+
+    def __init__(self, home: Path, dags_folder: Path) -> None:
+        self.home = home
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        passwords = home / "passwords.json"
+        home.mkdir(parents=True, exist_ok=True)
+        passwords.write_text(json.dumps({USER: PASSWORD}))
+        inherited = {name: value for name, value in os.environ.items() if not name.startswith("AIRFLOW")}
+        self.env = {
+            **inherited,
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "8",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+            "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "2",
+            "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "2",
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+            "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__API__PORT": str(self.port),
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__BASE_URL": self.url,
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self._api: httpx.Client | None = None
+
+    def airflow(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """Run one ``airflow`` CLI command in this deployment's environment."""
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "airflow"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def start(self, timeout: float = 240) -> None:
+        migrated = self.airflow("db", "migrate")
+        if migrated.returncode != 0:
+            raise RuntimeError(
+                f"airflow db migrate failed:\n{migrated.stdout[-3000:]}\n{migrated.stderr[-3000:]}"
+            )
+        for component in COMPONENTS:
+            log = (self.home / f"{component}.log").open("wb")
+            self.processes[component] = subprocess.Popen(
+                [str(Path(sys.executable).parent / "airflow"), component],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._wait_healthy(timeout)
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            for component, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{component} exited with {process.returncode}\n{self.logs_tail()}")
+            try:
+                last = httpx.get(f"{self.url}/api/v2/monitor/health", timeout=5).json()
+                if all(last.get(name, {}).get("status") == "healthy" for name in HEALTHY_COMPONENTS):
+                    return
+            except httpx.HTTPError as error:
+                last = repr(error)
+            time.sleep(1)
+        raise TimeoutError(f"Airflow not healthy after {timeout:.0f}s: {last}\n{self.logs_tail()}")
+
+    @property
+    def api(self) -> httpx.Client:
+        """A REST client holding a JWT from ``/auth/token``, as a script or CI job would."""
+        if self._api is None:
+            answer = httpx.post(f"{self.url}/auth/token", json={"username": USER, "password": PASSWORD})
+            answer.raise_for_status()
+            token = answer.json()["access_token"]
+            self._api = httpx.Client(
+                base_url=f"{self.url}/api/v2", headers={"Authorization": f"Bearer {token}"}, timeout=30
+            )
+        return self._api
+
+    def logs_tail(self, lines: int = 40) -> str:
+        parts = []
+        for component in COMPONENTS:
+            path = self.home / f"{component}.log"
+            if path.exists():
+                tail = path.read_text(errors="replace").splitlines()[-lines:]
+                parts.append(f"----- {component} -----\n" + "\n".join(tail))
+        return "\n".join(parts)
+
+    def stop(self) -> None:
+        if self._api is not None:
+            self._api.close()
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

@@ -1,0 +1,106 @@
+"""The example DAGs, triggered through the REST API of a real deployment, land their images in S3.
+
+The waiting is done by the triggerer (tasks seen ``deferred``), every job is paid for once, and a
+run with injected vendor faults ends as designed with no API key in any task log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+import pytest
+
+from airflow_provider_nanobanana.emulator import Emulator, Fault
+from airflow_provider_nanobanana.emulator.local_s3 import EXAMPLE_BUCKET, LocalS3
+from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN, DEFAULT_MODELSLAB_KEY
+
+from .dag_runs import Run, task_logs, trigger, wait_for, xcom
+from .deployment import AirflowDeployment
+
+pytestmark = pytest.mark.deployment
+
+SUBMIT_SENSOR_S3 = [
+    f"nanobanana_{kind}_{vendor}" for kind in ("generate", "edit") for vendor in ("modelslab", "acedata")
+]
+MAPPED = "nanobanana_mapped_prompts"
+KEYS = (DEFAULT_MODELSLAB_KEY, DEFAULT_ACEDATA_TOKEN)
+
+
+def landed_objects(airflow: AirflowDeployment, run: Run) -> list[dict]:
+    return xcom(airflow.api, run, "to_s3")
+
+
+def summaries(airflow: AirflowDeployment, run: Run) -> list[dict]:
+    """The job summaries the run's waiting tasks returned (one per mapped prompt)."""
+    if run.dag_id == MAPPED:
+        mapped = [ti for ti in run.task_instances if ti["task_id"] == "generate"]
+        return [xcom(airflow.api, run, "generate", ti["map_index"]) for ti in mapped]
+    return [xcom(airflow.api, run, "wait")]
+
+
+def assert_no_key_in_logs(airflow: AirflowDeployment, runs: list[Run]) -> int:
+    checked = 0
+    for run in runs:
+        for where, text in task_logs(airflow.api, run).items():
+            assert not any(key in text for key in KEYS), f"API key in the log of {run.dag_id} {where}"
+            checked += 1
+    return checked
+
+
+def test_example_dags_land_every_image_in_s3_waiting_in_the_triggerer(
+    airflow: AirflowDeployment, vendor: Emulator, s3: LocalS3
+):
+    vendor.reset()
+    runs = [trigger(airflow.api, dag_id) for dag_id in [*SUBMIT_SENSOR_S3, MAPPED]]
+
+    wait_for(airflow.api, runs)
+
+    assert {run.dag_id: run.state for run in runs} == dict.fromkeys([*SUBMIT_SENSOR_S3, MAPPED], "success")
+    for run in runs:
+        waiting_task = "generate" if run.dag_id == MAPPED else "wait"
+        assert "deferred" in run.seen[waiting_task], f"{run.dag_id}: {waiting_task} was never deferred"
+    jobs = {vendor_name: set() for vendor_name in ("modelslab", "acedata")}
+    client = s3.client()
+    for run in runs:
+        by_job = {summary["job_id"]: summary for summary in summaries(airflow, run)}
+        for summary in by_job.values():
+            jobs[summary["vendor"]].add(summary["job_id"])
+        objects = landed_objects(airflow, run)
+        assert len(objects) == sum(len(summary["images"]) for summary in by_job.values())
+        for landed in objects:
+            stored = client.get_object(Bucket=EXAMPLE_BUCKET, Key=landed["key"])
+            body = stored["Body"].read()
+            original = httpx.get(by_job[landed["job_id"]]["images"][landed["index"]]).content
+            assert hashlib.sha256(body).hexdigest() == landed["sha256"] == stored["Metadata"]["sha256"]
+            assert body == original, f"{landed['uri']} differs from the image the vendor served"
+    assert vendor.counters()["accepted"] == {name: len(ids) for name, ids in jobs.items()}
+    assert len(jobs["acedata"]) == 5, "2 single-job DAGs and 3 mapped prompts"
+    assert assert_no_key_in_logs(airflow, runs) >= 5 * 3
+
+
+def test_faults_end_as_designed_without_paying_twice_or_leaking_keys(
+    airflow: AirflowDeployment, vendor: Emulator
+):
+    vendor.reset()
+    vendor.add_fault(
+        Fault(vendor="modelslab", endpoint="text2img", kind="rate_limit", times=2, retry_after=0.5)
+    )
+    vendor.add_fault(Fault(vendor="acedata", endpoint="images", kind="server_error", times=2, status=503))
+    vendor.add_fault(Fault(vendor="modelslab", endpoint="multi_ref", kind="job_fails", times=1))
+    generate = [trigger(airflow.api, f"nanobanana_generate_{name}") for name in ("modelslab", "acedata")]
+    failing = trigger(airflow.api, "nanobanana_edit_modelslab")
+
+    wait_for(airflow.api, [*generate, failing])
+
+    assert [run.state for run in generate] == ["success", "success"]
+    for run in generate:
+        submit = next(ti for ti in run.task_instances if ti["task_id"] == "submit")
+        assert submit["try_number"] == 2, f"{run.dag_id}: the error burst should cost one task retry"
+    assert failing.state == "failed"
+    wait = next(ti for ti in failing.task_instances if ti["task_id"] == "wait")
+    assert wait["state"] == "failed"
+    last_log = task_logs(airflow.api, failing)[("wait", -1, wait["try_number"])]
+    assert "NanoBananaJobFailedError" in last_log
+    assert vendor.counters()["accepted"] == {"modelslab": 2, "acedata": 1}, "each job paid for once"
+    assert assert_no_key_in_logs(airflow, [*generate, failing]) >= 6

@@ -1,5 +1,5 @@
 """One real Airflow deployment for the whole ``tests/deployment`` package, with its own emulator
-(jobs take a few seconds, long enough to see the waiting tasks deferred) and local S3 endpoint.
+(jobs take 20 s, long enough to see the waiting tasks deferred) and local S3 endpoint.
 
 Run alone with ``pytest -m deployment``. Connections are created through the REST API only.
 """
@@ -19,7 +19,9 @@ from airflow_provider_nanobanana.emulator.local_s3 import LocalS3, seed_example_
 from .deployment import AirflowDeployment
 
 REPO = Path(__file__).resolve().parents[2]
-JOB_SECONDS = 6.0
+# Long enough that a waiting task starts (and pokes once) before its job is done, even when the
+# scheduler is slow to start it on a loaded 2-core machine; otherwise it would never defer.
+JOB_SECONDS = 20.0
 # One in-task retry: a burst of two errors then reaches Airflow's own task retry.
 HOOK_EXTRA = {"max_retries": 1}
 

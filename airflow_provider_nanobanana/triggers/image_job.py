@@ -81,9 +81,9 @@ class NanoBananaJobTrigger(BaseTrigger):
 
     async def _wait(self, poller: SharedStatusPoller) -> dict[str, Any]:
         polls = failures = 0
-        delay = delay_for_eta(self.first_poll_delay) if self.first_poll_delay else 0.0
+        first = delay_for_eta(self.first_poll_delay) if self.first_poll_delay else 0.0
+        delay = poller.until_tick(first, self.poll_interval)
         while True:
-            delay = poller.until_tick(delay, self.poll_interval)
             await asyncio.sleep(max(0.0, min(delay, self.end_time - time.time())))
             try:
                 results = await self._poll(poller)
@@ -94,7 +94,7 @@ class NanoBananaJobTrigger(BaseTrigger):
                     return _error_event(error, self.job_ids)
                 self.log.warning("Poll of %s failed (%s); %d in a row.", self.job_ids, error, failures)
                 retry_after = getattr(error, "retry_after", None) or 0.0
-                delay = max(retry_after, self.poll_interval)
+                delay = poller.until_tick(max(retry_after, self.poll_interval), self.poll_interval)
                 if time.time() >= self.end_time:
                     return _timeout_event(self.job_ids, polls)
                 continue

@@ -88,3 +88,30 @@ async def test_a_failed_batch_reaches_every_trigger_that_shared_it(emulator):
     assert [[(e["status"], e["error_type"]) for e in run] for run in runs] == [
         [("error", "NanoBananaServerError")]
     ] * 2
+
+
+async def test_a_batched_trigger_polls_on_every_tick_not_every_other(monkeypatch):
+    poller = poller_for(100, 1000)
+    poller.hook.vendor_label = "AceData"
+    waiting = ImageJobResult(vendor=Vendor.ACEDATA, job_id="t", state=JobState.PENDING)
+    done = ImageJobResult(vendor=Vendor.ACEDATA, job_id="t", state=JobState.SUCCEEDED)
+    answers = iter([{"t": waiting}, {"t": waiting}, {"t": done}])
+
+    async def poll(job_ids):
+        return next(answers)
+
+    real_sleep, sleeps = asyncio.sleep, []
+
+    async def recorded_sleep(seconds, *args):
+        sleeps.append(seconds)
+        await real_sleep(0)
+
+    poller.poll = poll
+    monkeypatch.setattr(asyncio, "sleep", recorded_sleep)
+    trigger = trigger_for("acedata", ["t"], poll_interval=5.0)
+
+    event = await trigger._wait(poller)
+
+    assert event["status"] == "success"
+    assert len(sleeps) == 3
+    assert all(0 < seconds <= MIN_TICK for seconds in sleeps), sleeps

@@ -113,6 +113,7 @@ def _child(strategy: str, jobs: int, log_path: str) -> None:
 
     # A triggerer writes every trigger's log lines somewhere; a file is the honest stand-in.
     logging.basicConfig(filename=log_path, level=logging.INFO, force=True)
+    # Imported before the clock starts, as a running triggerer already has it.
     from airflow_provider_nanobanana.triggers.image_job import NanoBananaJobTrigger  # noqa: F401
 
     submitted = _submit(jobs)

@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
-from typing import Any
 
 import pytest
 
 from airflow_provider_nanobanana.emulator import Fault
 from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN, DEFAULT_MODELSLAB_KEY
-from airflow_provider_nanobanana.hooks.registry import hook_for_connection
-from airflow_provider_nanobanana.jobs import ImageJobRequest, JobKind, JobState
 from airflow_provider_nanobanana.triggers.image_job import (
     MAX_CONSECUTIVE_POLL_FAILURES,
     NanoBananaJobTrigger,
 )
 
-from .conftest import CONN_IDS, NO_RETRY_CONN_IDS
+from .conftest import NO_RETRY_CONN_IDS, events_of, in_thread, submit, trigger_for
 
 VENDORS = ("modelslab", "acedata")
 CLASSPATH = "airflow_provider_nanobanana.triggers.image_job.NanoBananaJobTrigger"
 SUBMIT_ENDPOINT = {"modelslab": "text2img", "acedata": "images"}
 POLL_ENDPOINT = {"modelslab": "fetch", "acedata": "tasks"}
-
-
-def submit(vendor: str, **request: Any) -> str:
-    with hook_for_connection(CONN_IDS[vendor]) as hook:
-        result = hook.submit(ImageJobRequest(kind=JobKind.GENERATE, prompt="a ripe banana", **request))
-    assert result.state is JobState.PENDING
-    return result.job_id
-
-
-def trigger_for(vendor: str, job_ids: list[str], *, conn_id: str | None = None, **kwargs: Any):
-    kwargs = {"end_time": time.time() + 30, "poll_interval": 0.05, **kwargs}
-    return NanoBananaJobTrigger(vendor=vendor, conn_id=conn_id or CONN_IDS[vendor], job_ids=job_ids, **kwargs)
-
-
-async def events_of(trigger: NanoBananaJobTrigger) -> list[dict[str, Any]]:
-    return [event.payload async for event in trigger.run()]
 
 
 def test_serialize_round_trips_through_json_without_any_key():
@@ -70,7 +50,7 @@ def test_unknown_vendor_is_refused_at_construction():
 
 @pytest.mark.parametrize("vendor", VENDORS)
 async def test_run_yields_one_success_event_with_the_images(emulator, vendor):
-    job_id = await _in_thread(submit, vendor, count=2)
+    job_id = await in_thread(submit, vendor, count=2)
 
     events = await events_of(trigger_for(vendor, [job_id]))
 
@@ -87,7 +67,7 @@ async def test_run_yields_one_success_event_with_the_images(emulator, vendor):
 
 async def test_acedata_polls_many_jobs_with_one_tasks_request_per_poll(emulator):
     emulator.configure(processing_seconds=0.6)
-    job_ids = [await _in_thread(submit, "acedata") for _ in range(3)]
+    job_ids = [await in_thread(submit, "acedata") for _ in range(3)]
     tasks_before = emulator.counters()["requests"].get("acedata:tasks", 0)
 
     events = await events_of(trigger_for("acedata", job_ids))
@@ -105,7 +85,7 @@ async def test_acedata_polls_many_jobs_with_one_tasks_request_per_poll(emulator)
 @pytest.mark.parametrize("vendor", VENDORS)
 async def test_failed_job_yields_one_failed_event(emulator, vendor):
     emulator.add_fault(Fault(vendor=vendor, endpoint=SUBMIT_ENDPOINT[vendor], kind="job_fails"))
-    job_id = await _in_thread(submit, vendor)
+    job_id = await in_thread(submit, vendor)
 
     events = await events_of(trigger_for(vendor, [job_id]))
 
@@ -118,7 +98,7 @@ async def test_failed_job_yields_one_failed_event(emulator, vendor):
 @pytest.mark.parametrize("vendor", VENDORS)
 async def test_deadline_in_the_past_yields_one_timeout_event(emulator, vendor):
     emulator.configure(processing_seconds=30)
-    job_id = await _in_thread(submit, vendor)
+    job_id = await in_thread(submit, vendor)
 
     events = await events_of(trigger_for(vendor, [job_id], end_time=time.time() - 1))
 
@@ -129,7 +109,7 @@ async def test_deadline_in_the_past_yields_one_timeout_event(emulator, vendor):
 
 
 async def test_unknown_acedata_task_yields_a_job_not_found_error_event(emulator):
-    known = await _in_thread(submit, "acedata")
+    known = await in_thread(submit, "acedata")
     unknown = str(uuid.uuid4())
 
     events = await events_of(trigger_for("acedata", [known, unknown]))
@@ -149,7 +129,7 @@ async def test_unknown_modelslab_job_yields_a_job_not_found_error_event(emulator
 
 @pytest.mark.parametrize("vendor", VENDORS)
 async def test_transient_poll_failures_are_tolerated(emulator, vendor):
-    job_id = await _in_thread(submit, vendor)
+    job_id = await in_thread(submit, vendor)
     failures = MAX_CONSECUTIVE_POLL_FAILURES - 1
     emulator.add_fault(
         Fault(vendor=vendor, endpoint=POLL_ENDPOINT[vendor], kind="server_error", times=failures)
@@ -164,7 +144,7 @@ async def test_transient_poll_failures_are_tolerated(emulator, vendor):
 
 @pytest.mark.parametrize("vendor", VENDORS)
 async def test_persistent_poll_failure_yields_one_error_event(emulator, vendor):
-    job_id = await _in_thread(submit, vendor)
+    job_id = await in_thread(submit, vendor)
     emulator.add_fault(Fault(vendor=vendor, endpoint=POLL_ENDPOINT[vendor], kind="server_error", times=None))
 
     events = await events_of(trigger_for(vendor, [job_id], conn_id=NO_RETRY_CONN_IDS[vendor]))
@@ -178,7 +158,7 @@ async def test_persistent_poll_failure_yields_one_error_event(emulator, vendor):
 
 
 async def test_rate_limited_polls_wait_for_retry_after(emulator):
-    job_id = await _in_thread(submit, "acedata")
+    job_id = await in_thread(submit, "acedata")
     emulator.add_fault(Fault(vendor="acedata", endpoint="tasks", kind="rate_limit", times=1, retry_after=0.5))
     started = time.monotonic()
 
@@ -189,7 +169,7 @@ async def test_rate_limited_polls_wait_for_retry_after(emulator):
 
 
 async def test_base64_output_is_left_out_of_the_success_event(emulator):
-    job_id = await _in_thread(submit, "modelslab", options={"base64": True})
+    job_id = await in_thread(submit, "modelslab", options={"base64": True})
 
     (event,) = await events_of(trigger_for("modelslab", [job_id]))
 
@@ -202,7 +182,7 @@ async def test_base64_output_is_left_out_of_the_success_event(emulator):
 
 
 async def test_first_poll_waits_for_the_given_delay(emulator):
-    job_id = await _in_thread(submit, "acedata")
+    job_id = await in_thread(submit, "acedata")
     started = time.monotonic()
 
     events = await events_of(trigger_for("acedata", [job_id], first_poll_delay=0.4))
@@ -210,11 +190,6 @@ async def test_first_poll_waits_for_the_given_delay(emulator):
     assert events[0]["status"] == "success"
     assert time.monotonic() - started >= 0.4
     assert emulator.counters()["polls"][job_id] == 1, "after the delay the job was already done"
-
-
-async def _in_thread(function, *args, **kwargs):
-    """Run blocking set-up (a sync hook call) off the event loop."""
-    return await asyncio.to_thread(function, *args, **kwargs)
 
 
 @pytest.mark.parametrize("vendor", VENDORS)

@@ -12,8 +12,7 @@ from airflow_provider_nanobanana.polling import ETA_SHARE, delay_for_eta
 from airflow_provider_nanobanana.triggers import shared_poller
 from airflow_provider_nanobanana.triggers.shared_poller import MIN_TICK, SharedStatusPoller
 
-from .conftest import NO_RETRY_CONN_IDS
-from .test_job_trigger import _in_thread, events_of, submit, trigger_for
+from .conftest import NO_RETRY_CONN_IDS, events_of, in_thread, submit, trigger_for
 
 
 def poller_for(batch_size: int, waiting_jobs: int) -> SharedStatusPoller:
@@ -47,7 +46,7 @@ def test_unbatched_polls_follow_each_jobs_eta():
 
 async def test_acedata_triggers_in_one_loop_share_one_tasks_request_per_tick(emulator):
     emulator.configure(processing_seconds=1.2)
-    job_ids = [await _in_thread(submit, "acedata") for _ in range(6)]
+    job_ids = [await in_thread(submit, "acedata") for _ in range(6)]
     before = emulator.counters()["requests"].get("acedata:tasks", 0)
 
     events = await asyncio.gather(
@@ -63,7 +62,7 @@ async def test_acedata_triggers_in_one_loop_share_one_tasks_request_per_tick(emu
 
 
 async def test_one_hook_serves_every_trigger_of_a_connection_and_closes_with_the_last(emulator):
-    job_ids = [await _in_thread(submit, "modelslab") for _ in range(3)]
+    job_ids = [await in_thread(submit, "modelslab") for _ in range(3)]
     runs = [asyncio.create_task(events_of(trigger_for("modelslab", [job_id]))) for job_id in job_ids]
     await asyncio.sleep(0.05)
 
@@ -75,7 +74,7 @@ async def test_one_hook_serves_every_trigger_of_a_connection_and_closes_with_the
 
 
 async def test_a_failed_batch_reaches_every_trigger_that_shared_it(emulator):
-    job_ids = [await _in_thread(submit, "acedata") for _ in range(2)]
+    job_ids = [await in_thread(submit, "acedata") for _ in range(2)]
     emulator.add_fault(Fault(vendor="acedata", endpoint="tasks", kind="server_error", times=None))
 
     runs = await asyncio.gather(

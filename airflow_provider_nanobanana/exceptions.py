@@ -4,9 +4,15 @@ Airflow 3.3 retry policies match exceptions by import path, so each class here i
 importable name: retry ``NanoBananaRateLimitError`` after its ``retry_after``, fail fast on
 ``NanoBananaContentPolicyError``, page someone on ``NanoBananaAuthenticationError``.
 Messages never carry an API key; hooks scrub vendor text before it reaches these classes.
+
+Errors no retry can fix (bad input, a refused prompt, an empty balance, a submission whose fate
+is unknown) are also ``AirflowFailException``: Airflow fails the task at once instead of spending
+its retries, while they stay catchable by their own names.
 """
 
 from __future__ import annotations
+
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 
 class NanoBananaError(Exception):
@@ -32,10 +38,15 @@ class NanoBananaError(Exception):
         self.status_code = status_code
 
 
-class NanoBananaInvalidRequestError(NanoBananaError, ValueError):
+class NanoBananaFailsWithoutRetry(NanoBananaError, AirflowFailException):
+    """Base of the errors a task retry cannot fix; Airflow fails the task without retrying."""
+
+
+class NanoBananaInvalidRequestError(NanoBananaFailsWithoutRetry, ValueError):
     """The request breaks a documented constraint; raised before anything is sent where possible.
 
-    ``field``, ``value`` and ``allowed`` say exactly what to change.
+    ``field``, ``value`` and ``allowed`` say exactly what to change. A missing or mistyped
+    connection is reported as this error too (field ``conn_id``).
     """
 
     def __init__(
@@ -57,11 +68,11 @@ class NanoBananaAuthenticationError(NanoBananaError):
     """The API key is missing, wrong, expired or not allowed to call this endpoint."""
 
 
-class NanoBananaQuotaError(NanoBananaError):
+class NanoBananaQuotaError(NanoBananaFailsWithoutRetry):
     """Not enough credit or balance: retrying will not help until someone pays."""
 
 
-class NanoBananaContentPolicyError(NanoBananaError):
+class NanoBananaContentPolicyError(NanoBananaFailsWithoutRetry):
     """The vendor's safety policy refused the prompt or its images: change the prompt, do not retry."""
 
 
@@ -80,8 +91,17 @@ class NanoBananaServerError(NanoBananaError):
 class NanoBananaSubmissionUnknownError(NanoBananaError):
     """A generation request was sent but no answer came back, so the vendor may have accepted it.
 
-    The hook does not re-send such a request: that could pay twice. Check the vendor's dashboard
-    (or the webhook) before submitting again.
+    The hook does not re-send such a request: that could pay twice. The operators record the
+    attempt first, so their retry looks for the job (AceData) instead of paying again; see
+    :class:`NanoBananaPossiblyBilledError` for when it cannot be found.
+    """
+
+
+class NanoBananaPossiblyBilledError(NanoBananaFailsWithoutRetry):
+    """An earlier try sent a generation request whose answer was lost, and the job cannot be found.
+
+    The vendor may have billed it. The task fails instead of submitting again; set
+    ``on_unknown_submission="resubmit"`` on the operator to accept the risk of paying twice.
     """
 
 

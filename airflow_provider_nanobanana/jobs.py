@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_nanobanana.validation import check_options
+
 
 class Vendor(str, enum.Enum):
     MODELSLAB = "modelslab"
@@ -63,7 +65,7 @@ class ImageJobRequest:
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", JobKind(self.kind))
         object.__setattr__(self, "images", tuple(self.images))
-        object.__setattr__(self, "options", dict(self.options))
+        object.__setattr__(self, "options", check_options(self.options))
 
 
 @dataclass(frozen=True)

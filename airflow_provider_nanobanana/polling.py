@@ -6,7 +6,16 @@ on in a worker and one waited on in the triggerer are polled alike and fail with
 
 from __future__ import annotations
 
-from airflow_provider_nanobanana.exceptions import NanoBananaJobFailedError
+import logging
+import time
+from dataclasses import dataclass
+
+from airflow_provider_nanobanana.exceptions import (
+    NanoBananaJobFailedError,
+    NanoBananaRateLimitError,
+    NanoBananaServerError,
+    NanoBananaTimeoutError,
+)
 from airflow_provider_nanobanana.jobs import ImageJobResult
 
 MIN_POLL_DELAY = 0.5
@@ -17,6 +26,10 @@ BACKOFF_CEILING = 30.0
 # 60 s job is noticed within a second of finishing for about five requests.
 ETA_SHARE = 0.75
 _BACKOFF = 1.5
+# A poll that failed for one of these says nothing about the job: keep waiting until the deadline.
+TRANSIENT_POLL_ERRORS = (NanoBananaServerError, NanoBananaTimeoutError, NanoBananaRateLimitError)
+# The longest pause between polls while the vendor cannot be reached.
+OUTAGE_DELAY_CEILING = 60.0
 
 
 def delay_for_eta(eta_seconds: float) -> float:
@@ -47,3 +60,55 @@ def job_failed_error(result: ImageJobResult) -> NanoBananaJobFailedError:
         vendor=result.vendor.value,
         code=result.error_code,
     )
+
+
+@dataclass
+class VendorOutage:
+    """Consecutive failed polls of one wait: the pause before the next, and what to tell a person.
+
+    A paid job keeps running while its vendor's API is down, so a wait polls on, doubling its
+    pause from ``poll_interval`` up to :data:`OUTAGE_DELAY_CEILING` (or the vendor's
+    Retry-After), until its own deadline. It logs when the vendor stops answering and when it is
+    back, not every failed poll, so an hour's outage stays two lines.
+    """
+
+    vendor: str
+    poll_interval: float
+    since: float | None = None
+    failed_polls: int = 0
+
+    def failed(self, error: BaseException, log: logging.Logger | logging.LoggerAdapter) -> float:
+        """Record one failed poll; return the pause before the next."""
+        self.failed_polls += 1
+        if self.since is None:
+            self.since = time.time()
+            log.warning(
+                "%s is not answering status polls (%s); polling on with growing pauses until the "
+                "deadline, the job keeps running at the vendor.",
+                self.vendor,
+                error,
+            )
+        pause = min(
+            OUTAGE_DELAY_CEILING, max(MIN_POLL_DELAY, self.poll_interval) * 2 ** (self.failed_polls - 1)
+        )
+        return max(pause, getattr(error, "retry_after", None) or 0.0)
+
+    def recovered(self, log: logging.Logger | logging.LoggerAdapter) -> None:
+        """Record a poll that got an answer; log the end of an outage."""
+        if self.since is not None:
+            log.info(
+                "%s answers again after %.0f s (%d failed polls).",
+                self.vendor,
+                time.time() - self.since,
+                self.failed_polls,
+            )
+        self.since, self.failed_polls = None, 0
+
+    def describe(self) -> str:
+        """``"; <vendor> has not answered for N s (K failed polls)"`` during an outage, else ``""``."""
+        if self.since is None:
+            return ""
+        return (
+            f"; {self.vendor} has not answered for {time.time() - self.since:.0f} s "
+            f"({self.failed_polls} failed polls)"
+        )

@@ -6,16 +6,27 @@ queueing the job; checking here first gives the DAG author one precise error at 
 
 from __future__ import annotations
 
+import ast
 import base64
 import binascii
+import json
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from airflow_provider_nanobanana.exceptions import NanoBananaInvalidRequestError
 
 _DATA_URI = re.compile(r"^data:image/[\w.+-]+;base64,(?P<payload>.*)$", re.DOTALL)
 _PREVIEW_CHARS = 80
+# Neither vendor documents a prompt limit. Both forward to Gemini image models, the smallest of
+# which takes 32,768 input tokens (text and images together), so a prompt this long cannot be
+# meant and would only be refused, or billed, after the fact. [inferred]
+MAX_PROMPT_CHARS = 30_000
+# C0 controls but tab, newline and carriage return, and DEL: no prompt means them, and a NUL
+# truncates the text in some upstream services.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+S3_SCHEME = "s3://"
+_OPTIONS_ALLOWED = "a dict of vendor settings, or the text of a JSON object"
 
 
 def invalid(field: str, value: Any, allowed: str) -> NanoBananaInvalidRequestError:
@@ -31,7 +42,7 @@ def invalid(field: str, value: Any, allowed: str) -> NanoBananaInvalidRequestErr
 def require_prompt(prompt: Any, field: str = "prompt") -> str:
     if not isinstance(prompt, str) or not prompt.strip():
         raise invalid(field, prompt, "a non-empty text prompt is required")
-    return prompt
+    return check_text(field, prompt, max_chars=MAX_PROMPT_CHARS)
 
 
 def check_int(field: str, value: Any, low: int, high: int, multiple_of: int | None = None) -> int:
@@ -70,15 +81,49 @@ def yes_no(field: str, value: Any) -> str:
     raise invalid(field, value, '"yes", "no", True or False')
 
 
-def check_text(field: str, value: Any) -> str:
+def check_text(field: str, value: Any, *, max_chars: int = MAX_PROMPT_CHARS) -> str:
+    """A string without control characters (tab, newline, carriage return are fine), of bounded size."""
     if not isinstance(value, str):
         raise invalid(field, value, "a string")
+    if len(value) > max_chars:
+        raise invalid(field, f"<text of {len(value)} characters>", f"at most {max_chars} characters")
+    if match := _CONTROL_CHARS.search(value):
+        raise invalid(
+            field,
+            value,
+            f"text without control characters; found {match.group()!r} at position {match.start()}",
+        )
     return value
 
 
+def check_options(value: Any) -> dict[str, Any]:
+    """``options`` as a dict. Templates render to text, so the text of a JSON object, or of a
+    Python dict (what ``"{{ params.options }}"`` renders to), is read too; nothing is evaluated."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = json.loads(text) if text else {}
+        except ValueError:
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                raise invalid("options", value, _OPTIONS_ALLOWED) from None
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise invalid("options", value, _OPTIONS_ALLOWED)
+    return dict(value)
+
+
 def check_url(field: str, value: Any, *, data_uri_limit: int | None = None) -> str:
-    """An http(s) URL or, where the vendor takes images inline, a base64 data URI."""
+    """An http(s) URL or, where the vendor takes images inline, a base64 data URI.
+
+    ``s3://bucket/key`` passes too: operators validate a request before they read its S3 inputs
+    (so a wrong image count fails before any download), and hooks refuse to *send* one.
+    """
     if isinstance(value, str) and value.startswith(("http://", "https://")):
+        return value
+    if isinstance(value, str) and re.match(r"^s3://[^/]+/.+", value):
         return value
     if data_uri_limit is None:
         raise invalid(field, value, "an http(s) URL")

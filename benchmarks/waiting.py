@@ -64,6 +64,7 @@ def _submit(jobs: int) -> list[Submitted]:
 
 
 async def _wait_with_triggers(jobs: list[Submitted], noticed: dict[str, float]) -> None:
+    from airflow_provider_nanobanana.polling import delay_for_eta
     from airflow_provider_nanobanana.triggers.image_job import NanoBananaJobTrigger
 
     async def wait(job: Submitted) -> None:
@@ -72,7 +73,7 @@ async def _wait_with_triggers(jobs: list[Submitted], noticed: dict[str, float]) 
             conn_id=CONNECTIONS[job.vendor],
             job_ids=[job.job_id],
             end_time=time.time() + 900,
-            first_poll_delay=job.eta,
+            first_poll_at=time.time() + delay_for_eta(job.eta) if job.eta else None,
         )
         trigger = NanoBananaJobTrigger(**handed_over.serialize()[1])
         async for event in trigger.run():

@@ -1,6 +1,9 @@
 """One generation job per prompt with dynamic task mapping, then one transfer for all of them.
 
 Each mapped task submits and waits itself; the transfer receives the list of their summaries.
+It runs once all of them are done, whatever became of each (``trigger_rule="all_done"``): one
+refused prompt must not strand the images its siblings paid for. It lands those, then fails
+naming the mapped tasks that delivered nothing.
 """
 
 from __future__ import annotations
@@ -38,4 +41,5 @@ with DAG(
         s3_bucket="{{ params.s3_bucket }}",
         s3_prefix="mapped",
         asset_alias="nanobanana-images",
+        trigger_rule="all_done",
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_nanobanana.emulator import acedata_validation as rules
-from airflow_provider_nanobanana.emulator.faults import JOB_KINDS, REQUEST_KINDS, common_reply
+from airflow_provider_nanobanana.emulator.faults import FAILING_KINDS, JOB_KINDS, REQUEST_KINDS, common_reply
 from airflow_provider_nanobanana.emulator.images import ImageSpec
 from airflow_provider_nanobanana.emulator.runtime import Runtime
 from airflow_provider_nanobanana.emulator.settings import ACEDATA, EmulatorSettings, Fault
@@ -56,7 +56,7 @@ class AceDataJob(Job):
                 "success": False,
                 "task_id": self.job_id,
                 "trace_id": self.trace_id,
-                "error": {"code": "api_error", "message": "generation failed"},
+                "error": {"code": "api_error", "message": self.failure_text("generation failed")},
             }
         return {"success": True, "task_id": self.job_id, "trace_id": self.trace_id, "data": list(self.data)}
 
@@ -117,7 +117,7 @@ def _images(request: Request, runtime: Runtime) -> Reply:
     if job_kind == "quota":
         return _error(403, "used_up", QUOTA_MESSAGE)
     count = max(1, plan.count - 1) if job_kind == "partial" else plan.count
-    job = _new_job(settings, request.base_url, token, body, plan, count, fails=job_kind == "job_fails")
+    job = _new_job(settings, request.base_url, token, body, plan, count, job_kind)
     runtime.store.accept(job)
     if job.callback_url:
         runtime.deliveries.schedule(job.ready_at, job.callback_url, job.response)
@@ -136,7 +136,7 @@ def _tasks(request: Request, runtime: Runtime) -> Reply:
     admitted = _admit(request, runtime, "tasks")
     if isinstance(admitted, Reply):
         return admitted
-    _, body = admitted
+    token, body = admitted
     action = body.get("action", "retrieve")
     if action == "retrieve":
         task_id = body.get("id")
@@ -148,6 +148,8 @@ def _tasks(request: Request, runtime: Runtime) -> Reply:
             return _error(404, "not_found", "Task not found.")
         return json_reply(job.document())
     if action == "retrieve_batch":
+        if "ids" not in body:
+            return _search(body, runtime, token)
         ids = body.get("ids")
         if not isinstance(ids, list) or not all(isinstance(task_id, str) for task_id in ids):
             return _error(400, "bad_request", "ids must be a list of task ids.")
@@ -155,6 +157,20 @@ def _tasks(request: Request, runtime: Runtime) -> Reply:
         items = [job.document() for job in jobs if isinstance(job, AceDataJob)]
         return json_reply({"items": items, "count": len(items)})
     return _error(400, "bad_request", "action is invalid, it must be one of: retrieve, retrieve_batch.")
+
+
+def _search(body: dict[str, Any], runtime: Runtime, token: str) -> Reply:
+    """``retrieve_batch`` without ids: the caller's tasks by creation time, newest first, paged by
+    ``limit``/``offset`` (the filters AceData's web app sends; reference B.3)."""
+    low, high = body.get("created_at_min", 0), body.get("created_at_max", time.time() + 3600)
+    limit, offset = body.get("limit", 20), body.get("offset", 0)
+    numbers = (low, high, limit, offset)
+    if not all(isinstance(value, int | float) and not isinstance(value, bool) for value in numbers):
+        return _error(400, "bad_request", "created_at_min, created_at_max, limit and offset must be numbers.")
+    jobs = runtime.store.created_between(ACEDATA, token, float(low), float(high))
+    page = jobs[int(offset) : int(offset) + max(0, int(limit))]
+    items = [job.document() for job in page if isinstance(job, AceDataJob)]
+    return json_reply({"items": items, "count": len(jobs)})
 
 
 def _no_api(request: Request, runtime: Runtime) -> Reply:
@@ -168,8 +184,7 @@ def _new_job(
     body: dict[str, Any],
     plan: rules.Plan,
     count: int,
-    *,
-    fails: bool,
+    job_kind: str | None,
 ) -> AceDataJob:
     now = time.time()
     seed = secrets.randbelow(2**32)  # AceData takes no seed; vary the pictures between jobs anyway
@@ -189,7 +204,8 @@ def _new_job(
         created_at=now,
         ready_at=now + duration,
         files=files,
-        fails=fails,
+        fails=job_kind in FAILING_KINDS,
+        echoes_key=job_kind == "job_fails_echoing_key",
         request=body,
         trace_id=str(uuid.uuid4()),
         record_id=f"{int(now):08x}{secrets.token_hex(8)}",  # shaped like a MongoDB ObjectId

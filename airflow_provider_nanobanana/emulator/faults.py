@@ -21,8 +21,17 @@ REQUEST_KINDS = frozenset(
     {"rate_limit", "server_error", "drop", "slow", "malformed", "legacy", "expired", "truncated", "not_image"}
 )
 JOB_KINDS = frozenset(
-    {"drop_after_accept", "server_error_with_task", "job_fails", "moderation", "quota", "partial"}
+    {
+        "drop_after_accept",
+        "server_error_with_task",
+        "job_fails",
+        "job_fails_echoing_key",
+        "moderation",
+        "quota",
+        "partial",
+    }
 )
+FAILING_KINDS = frozenset({"job_fails", "job_fails_echoing_key"})
 
 
 class FaultBook:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Any
 
 REGION = "us-east-1"
@@ -24,22 +25,40 @@ class LocalS3:
         self.port = port
         self.buckets = buckets
         self._server: Any = None
+        self._started = False
 
     def start(self) -> LocalS3:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per S3 request
+        restart = self.port != 0 and self._started
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         self.port = self._server.get_host_and_port()[1]
-        for bucket in self.buckets:
-            self.create_bucket(bucket)
+        if not restart:  # moto keeps its buckets in this process, across a restart
+            for bucket in self.buckets:
+                self.create_bucket(bucket)
+        self._started = True
         return self
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+    def outage(self, seconds: float) -> threading.Thread:
+        """Stop serving now and serve again, on the same port and with the same objects, after
+        ``seconds``: an S3 outage for fault tests. Join the returned thread to wait for the end."""
+        self._server.stop()
+        self._server = None
+
+        def come_back() -> None:
+            threading.Event().wait(seconds)
+            self.start()
+
+        thread = threading.Thread(target=come_back, name="local-s3-outage", daemon=True)
+        thread.start()
+        return thread
 
     def __enter__(self) -> LocalS3:
         return self.start()

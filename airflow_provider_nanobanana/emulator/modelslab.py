@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_nanobanana.emulator import modelslab_validation as rules
-from airflow_provider_nanobanana.emulator.faults import JOB_KINDS, REQUEST_KINDS, common_reply
+from airflow_provider_nanobanana.emulator.faults import FAILING_KINDS, JOB_KINDS, REQUEST_KINDS, common_reply
 from airflow_provider_nanobanana.emulator.images import ImageSpec, render
 from airflow_provider_nanobanana.emulator.runtime import Runtime
 from airflow_provider_nanobanana.emulator.settings import MODELSLAB, EmulatorSettings, Fault
@@ -97,7 +97,7 @@ def _generation(endpoint: str, plan: Callable[[dict[str, Any]], rules.Plan], fet
         if job_kind == "quota":
             return _error(settings, QUOTA_MESSAGE, 402)
         number = runtime.store.next_number()
-        job = _new_job(settings, request.base_url, number, key, accepted, legacy, job_kind == "job_fails")
+        job = _new_job(settings, request.base_url, number, key, accepted, legacy, job_kind)
         runtime.store.accept(job)
         if job.webhook:
             runtime.deliveries.schedule(job.ready_at, job.webhook, lambda: _webhook_payload(job))
@@ -153,7 +153,7 @@ def _new_job(
     key: str,
     plan: rules.Plan,
     legacy: bool,
-    fails: bool,
+    job_kind: str | None,
 ) -> ModelsLabJob:
     file_prefix = str(uuid.uuid4())
     seed = plan.seed or random.randint(1, 2**32 - 1)
@@ -191,7 +191,8 @@ def _new_job(
         created_at=now,
         ready_at=now + settings.draw_processing_seconds(),
         files=files,
-        fails=fails,
+        fails=job_kind in FAILING_KINDS,
+        echoes_key=job_kind == "job_fails_echoing_key",
         number=number,
         meta=meta,
         links=tuple(file.url(base_url, extension) for file in files),
@@ -224,7 +225,7 @@ def _outcome_body(job: ModelsLabJob, legacy: bool) -> dict[str, Any]:
         return {
             "status": "failed",
             "id": "" if legacy else job.number,
-            "message": FAILED_MESSAGE,
+            "message": job.failure_text(FAILED_MESSAGE),
             "output": "" if legacy else [],
         }
     links = list(job.links)
@@ -241,7 +242,12 @@ def _outcome_body(job: ModelsLabJob, legacy: bool) -> dict[str, Any]:
 
 def _webhook_payload(job: ModelsLabJob) -> dict[str, Any]:
     if job.fails:
-        return {"status": "failed", "id": job.number, "message": FAILED_MESSAGE, "track_id": job.track_id}
+        return {
+            "status": "failed",
+            "id": job.number,
+            "message": job.failure_text(FAILED_MESSAGE),
+            "track_id": job.track_id,
+        }
     return {
         "status": "success",
         "id": job.number,

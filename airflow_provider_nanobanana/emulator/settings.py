@@ -34,6 +34,7 @@ _KIND_ENDPOINTS: dict[str, frozenset[str] | None] = {
     "drop_after_accept": GENERATION_ENDPOINTS,
     "legacy": MODELSLAB_GENERATION_ENDPOINTS | {"fetch", "v7_fetch"},
     "job_fails": GENERATION_ENDPOINTS,
+    "job_fails_echoing_key": GENERATION_ENDPOINTS,
     "moderation": GENERATION_ENDPOINTS,
     "quota": GENERATION_ENDPOINTS,
     "partial": frozenset({"images"}),

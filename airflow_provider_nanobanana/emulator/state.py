@@ -39,6 +39,11 @@ class Job:
     ready_at: float
     files: tuple[ImageFile, ...]
     fails: bool = False
+    echoes_key: bool = False
+
+    def failure_text(self, message: str) -> str:
+        """The vendor's failure message; vendors echo request fields in it, the key among them."""
+        return f"{message} (request key {self.owner})" if self.echoes_key else message
 
     def remaining(self, now: float | None = None) -> float:
         return max(0.0, self.ready_at - (time.time() if now is None else now))
@@ -79,6 +84,16 @@ class JobStore:
             if job is not None:
                 self._polls[job_id] = self._polls.get(job_id, 0) + 1
             return job
+
+    def created_between(self, vendor: str, owner: str, low: float, high: float) -> list[Job]:
+        """``owner``'s jobs created in ``[low, high]``, newest first (AceData's task search)."""
+        with self._lock:
+            jobs = [
+                job
+                for job in self._jobs.values()
+                if job.vendor == vendor and job.owner == owner and low <= job.created_at <= high
+            ]
+        return sorted(jobs, key=lambda job: job.created_at, reverse=True)
 
     def image(self, stem: str) -> ImageFile | None:
         with self._lock:

@@ -2,14 +2,21 @@
 
 Submissions default to ``async: true``: in sync mode the HTTP request stays open for the whole
 generation, and a read timeout there could not be retried without risking a second charge.
-Pass ``options={"async": False}`` to get sync mode anyway.
+Pass ``options={"async": False}`` to get sync mode anyway; its read timeout is then
+:data:`SYNC_READ_TIMEOUT`, since AceData documents generations of one to five minutes.
+
+A submission whose answer was lost can be found again: task documents echo the request, and
+``retrieve_batch`` takes a creation-time window (``created_at_min`` / ``created_at_max``, with
+``limit`` / ``offset``, as AceData's own web app sends them; reference B.3).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -19,6 +26,7 @@ from airflow_provider_nanobanana.connection_forms import ACEDATA_FORM, ACEDATA_M
 from airflow_provider_nanobanana.exceptions import (
     NanoBananaInvalidRequestError,
     NanoBananaJobNotFoundError,
+    NanoBananaPossiblyBilledError,
     NanoBananaRateLimitError,
     NanoBananaSubmissionUnknownError,
 )
@@ -44,12 +52,25 @@ DATA_URI_LIMIT = 10 * 1024 * 1024
 RETRIEVE_BATCH_LIMIT = 100
 _MAX_COUNT = 4
 _OPTIONS = ("async", "callback_url")
+# Sync mode answers once the images exist: "1-5 minutes" in AceData's guidance, and its own CLI
+# waits up to 30 minutes. A read timeout shorter than the generation would lose a paid answer.
+SYNC_READ_TIMEOUT = 900.0
+# How far around the recorded send time a lost submission's task is looked for: clocks differ,
+# and a sync submission's task may be created a moment after the request left.
+_LOST_SUBMISSION_SLACK = 60.0
+_SEARCH_PAGE = 100
+_SEARCH_PAGES = 10
+# The request fields a lost submission is recognised by (input images by their number: presigned
+# URLs differ each time they are made).
+_MATCHED_FIELDS = ("action", "prompt", "model", "count", "aspect_ratio", "resolution")
 
 
 def build_submission(request: ImageJobRequest, default_model: str) -> ApiCall:
     """Validate ``request`` against AceData's documented limits and build the call; sends nothing."""
     check.require_prompt(request.prompt)
-    model = check.check_choice("model", request.model or default_model, ACEDATA_MODELS)
+    model = check.check_choice(
+        "model", default_model if request.model is None else request.model, ACEDATA_MODELS
+    )
     check.reject_unsupported(
         VENDOR,
         "nano-banana/images",
@@ -92,7 +113,14 @@ def build_submission(request: ImageJobRequest, default_model: str) -> ApiCall:
     body["async"] = asynchronous
     if request.options.get("callback_url") is not None:
         body["callback_url"] = check.check_url("options.callback_url", request.options["callback_url"])
-    return ApiCall("images", IMAGES_PATH, body, is_submission=True)
+    waits_for_images = not asynchronous and "callback_url" not in body
+    return ApiCall(
+        "images",
+        IMAGES_PATH,
+        body,
+        is_submission=True,
+        read_timeout=SYNC_READ_TIMEOUT if waits_for_images else None,
+    )
 
 
 def build_retrieve(job_id: str) -> ApiCall:
@@ -110,6 +138,32 @@ def build_retrieve_batch(job_ids: Sequence[str]) -> ApiCall:
 def _chunks(job_ids: Sequence[str]) -> list[Sequence[str]]:
     size = RETRIEVE_BATCH_LIMIT
     return [job_ids[start : start + size] for start in range(0, len(job_ids), size)]
+
+
+def build_task_search(sent_at: float, offset: int) -> ApiCall:
+    """Tasks created around ``sent_at``, newest pages first: how a lost submission is found."""
+    latest = min(time.time(), sent_at + _LOST_SUBMISSION_SLACK) + _LOST_SUBMISSION_SLACK
+    return ApiCall(
+        "tasks",
+        TASKS_PATH,
+        {
+            "action": "retrieve_batch",
+            "created_at_min": round(sent_at - _LOST_SUBMISSION_SLACK, 3),
+            "created_at_max": round(latest, 3),
+            "limit": _SEARCH_PAGE,
+            "offset": offset,
+        },
+    )
+
+
+def is_same_submission(task: Any, sent: Mapping[str, Any]) -> bool:
+    """Whether a task document's echoed ``request`` is the submission ``sent``."""
+    echoed = task.get("request") if isinstance(task, Mapping) else None
+    if not isinstance(echoed, Mapping):
+        return False
+    if any(echoed.get(name) != sent.get(name) for name in _MATCHED_FIELDS if name in sent):
+        return False
+    return len(echoed.get("image_urls") or ()) == len(sent.get("image_urls") or ())
 
 
 def _batch_results(body: dict[str, Any]) -> dict[str, ImageJobResult]:
@@ -131,6 +185,7 @@ class AceDataHook(NanoBananaBaseHook):
     default_base_url = "https://api.acedata.cloud"
     inline_image_limit = DATA_URI_LIMIT
     status_batch_size = RETRIEVE_BATCH_LIMIT
+    can_find_lost_submissions = True
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -157,6 +212,41 @@ class AceDataHook(NanoBananaBaseHook):
 
     async def aget_job(self, job_id: str) -> ImageJobResult:
         return parse_task(await self.acall(build_retrieve(job_id)))
+
+    def find_lost_submission(self, request: ImageJobRequest, *, sent_at: float) -> ImageJobResult | None:
+        """Search the tasks created around ``sent_at`` for one whose echoed request is ``request``.
+
+        One match is the job; none means AceData created no task, so submitting again pays once.
+        Several matches, or an answer that is not a task list, cannot settle it:
+        ``NanoBananaPossiblyBilledError``.
+        """
+        sent = build_submission(request, self._default_model(self.settings.extras)).body
+        when = datetime.fromtimestamp(sent_at, tz=timezone.utc).isoformat(timespec="seconds")
+        matches: list[ImageJobResult] = []
+        for page in range(_SEARCH_PAGES):
+            items = self.call(build_task_search(sent_at, page * _SEARCH_PAGE)).get("items")
+            if not isinstance(items, list):
+                raise NanoBananaPossiblyBilledError(
+                    f"AceData tasks: the search for the task sent at {when} did not answer with a task "
+                    "list, so whether that submission created a (billed) task is unknown.",
+                    vendor=VENDOR,
+                )
+            matches += [parse_task(task) for task in items if is_same_submission(task, sent)]
+            if len(items) < _SEARCH_PAGE:
+                break
+        if len(matches) > 1:
+            raise NanoBananaPossiblyBilledError(
+                f"AceData has {len(matches)} tasks with this request created around {when} "
+                f"({', '.join(match.job_id for match in matches)}); which one the lost submission "
+                "created cannot be told.",
+                vendor=VENDOR,
+            )
+        self.log.info(
+            "AceData search for the submission sent at %s: %s.",
+            when,
+            f"task {matches[0].job_id}" if matches else "no such task, so none was created",
+        )
+        return matches[0] if matches else None
 
     def get_jobs(self, job_ids: Sequence[str]) -> dict[str, ImageJobResult]:
         """Retrieve many tasks, up to 100 per request; ids AceData does not know are absent."""

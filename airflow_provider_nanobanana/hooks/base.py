@@ -3,6 +3,8 @@
 Each vendor hook only says how to authenticate a request, how to read an error out of an answer
 and how to map the job model onto its endpoints. Sync and async calls run the same
 ``_prepare`` / ``_read`` steps and differ only in how they wait, so they cannot drift apart.
+``_read`` is also the one door vendor text comes in by: the key is scrubbed from the decoded
+answer there, so no error message, job result, trigger event or XCom built from it can hold it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ from airflow_provider_nanobanana.exceptions import (
 )
 from airflow_provider_nanobanana.hooks.retry import RetryPolicy
 from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobState, Vendor
-from airflow_provider_nanobanana.polling import job_failed_error, next_poll_delay
+from airflow_provider_nanobanana.polling import (
+    TRANSIENT_POLL_ERRORS,
+    VendorOutage,
+    job_failed_error,
+    next_poll_delay,
+)
+from airflow_provider_nanobanana.validation import S3_SCHEME, invalid
 
 USER_AGENT = f"airflow-provider-nanobanana/{__version__}"
 DEFAULT_TIMEOUT = 60.0
@@ -68,12 +76,18 @@ class ConnectionSettings:
 
 @dataclass(frozen=True)
 class ApiCall:
-    """One HTTP request to a vendor. ``is_submission`` marks calls that create (and bill) a job."""
+    """One HTTP request to a vendor. ``is_submission`` marks calls that create (and bill) a job.
+
+    ``read_timeout`` overrides the connection's timeout for calls the vendor documents as slow
+    (AceData's sync mode answers only once the images exist): timing out there would leave a
+    paid job's fate unknown.
+    """
 
     endpoint: str
     path: str
     body: dict[str, Any]
     is_submission: bool = False
+    read_timeout: float | None = None
 
 
 class NanoBananaBaseHook(BaseHook):
@@ -93,6 +107,8 @@ class NanoBananaBaseHook(BaseHook):
     inline_image_limit: ClassVar[int | None] = None
     # How many jobs one status request can report on; above 1, triggers share batched polls.
     status_batch_size: ClassVar[int] = 1
+    # Whether the vendor lets us look up the job a submission with a lost answer created.
+    can_find_lost_submissions: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -185,13 +201,22 @@ class NanoBananaBaseHook(BaseHook):
         }
 
     def _prepare(self, call: ApiCall, settings: ConnectionSettings) -> dict[str, Any]:
+        if call.is_submission and (s3_input := _first_s3_reference(call.body)):
+            raise invalid(
+                "images", s3_input, "http(s) URLs or data URIs; operators turn s3:// inputs into them"
+            )
         body, headers = self._authenticate(call, settings.api_key.reveal())
-        return {"url": call.path, "json": body, "headers": headers}
+        prepared: dict[str, Any] = {"url": call.path, "json": body, "headers": headers}
+        if call.read_timeout is not None:
+            prepared["timeout"] = httpx.Timeout(
+                settings.timeout, read=max(settings.timeout, call.read_timeout)
+            )
+        return prepared
 
     def _read(self, call: ApiCall, response: httpx.Response) -> dict[str, Any]:
-        """Decode an answer and raise the typed error it stands for."""
+        """Decode an answer, scrub the key from it, and raise the typed error it stands for."""
         try:
-            body = response.json()
+            body = self._scrubbed(response.json())
         except ValueError:
             body = None
         self._raise_for_error(call, response, body)
@@ -262,6 +287,17 @@ class NanoBananaBaseHook(BaseHook):
         key = self._settings.api_key.reveal() if self._settings else None
         return text.replace(key, _SCRUBBED) if key else text
 
+    def _scrubbed(self, value: Any) -> Any:
+        """``value`` (decoded JSON) with the key removed from every string in it: vendors echo
+        request fields, the key among them, in failure messages."""
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, dict):
+            return {self._scrubbed(name): self._scrubbed(item) for name, item in value.items()}
+        if isinstance(value, list):
+            return [self._scrubbed(item) for item in value]
+        return value
+
     # -- jobs -------------------------------------------------------------------------------
 
     @abstractmethod
@@ -271,6 +307,14 @@ class NanoBananaBaseHook(BaseHook):
     @abstractmethod
     def submit(self, request: ImageJobRequest) -> ImageJobResult:
         """Submit a (paid) job; never re-sent unless the vendor cannot have accepted it."""
+
+    def find_lost_submission(self, request: ImageJobRequest, *, sent_at: float) -> ImageJobResult | None:
+        """The job a submission of ``request`` sent at ``sent_at`` created, or None if it created none.
+
+        Only for hooks with ``can_find_lost_submissions``; called when an earlier try's answer was
+        lost. Raise ``NanoBananaPossiblyBilledError`` when the vendor's answer cannot settle it.
+        """
+        raise NotImplementedError(f"{self.vendor_label} offers no way to look up a lost submission")
 
     @abstractmethod
     def get_job(self, job_id: str) -> ImageJobResult:
@@ -295,34 +339,43 @@ class NanoBananaBaseHook(BaseHook):
         """Block until the job succeeds; raise ``NanoBananaJobFailedError`` or ``NanoBananaTimeoutError``.
 
         This is the worker-slot-holding path; deferrable operators wait in a trigger instead,
-        with the same poll schedule and the same errors.
+        with the same poll schedule, the same outage handling and the same errors. A vendor that
+        cannot be reached is polled on, with growing pauses, until the deadline: the job is paid
+        for and still running there.
         """
         deadline = time.monotonic() + timeout
         polls = 0
+        outage = VendorOutage(self.vendor_label, poll_interval)
         while True:
-            result = self.get_job(job_id)
-            polls += 1
-            if result.state is JobState.SUCCEEDED:
-                self.log.info("%s job %s succeeded after %d polls.", self.vendor_label, job_id, polls)
-                return result
-            if result.state is JobState.FAILED:
-                raise job_failed_error(result)
+            try:
+                result = self.get_job(job_id)
+            except TRANSIENT_POLL_ERRORS as error:
+                delay = outage.failed(error, self.log)
+            else:
+                outage.recovered(self.log)
+                polls += 1
+                if result.state is JobState.SUCCEEDED:
+                    self.log.info("%s job %s succeeded after %d polls.", self.vendor_label, job_id, polls)
+                    return result
+                if result.state is JobState.FAILED:
+                    raise job_failed_error(result)
+                delay = next_poll_delay(result, poll_interval, polls)
+                self.log.info(
+                    "%s job %s pending (poll %d%s); next poll in %.1fs.",
+                    self.vendor_label,
+                    job_id,
+                    polls,
+                    f", eta {result.eta_seconds:.0f}s" if result.eta_seconds is not None else "",
+                    min(delay, max(0.0, deadline - time.monotonic())),
+                )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise NanoBananaTimeoutError(
-                    f"{self.vendor_label} job {job_id} still pending after {timeout:.0f}s ({polls} polls).",
+                    f"{self.vendor_label} job {job_id} still pending after {timeout:.0f}s "
+                    f"({polls} polls){outage.describe()}.",
                     vendor=self.vendor_label,
                 )
-            delay = min(next_poll_delay(result, poll_interval, polls), remaining)
-            self.log.info(
-                "%s job %s pending (poll %d%s); next poll in %.1fs.",
-                self.vendor_label,
-                job_id,
-                polls,
-                f", eta {result.eta_seconds:.0f}s" if result.eta_seconds is not None else "",
-                delay,
-            )
-            time.sleep(delay)
+            time.sleep(min(delay, remaining))
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -363,3 +416,11 @@ class NanoBananaBaseHook(BaseHook):
     @abstractmethod
     def _check_key(self) -> str:
         """Make one unbilled authenticated call; return a success message or raise."""
+
+
+def _first_s3_reference(value: Any) -> str | None:
+    """The first ``s3://`` string anywhere in a request body: vendors cannot read those."""
+    if isinstance(value, str):
+        return value if value.startswith(S3_SCHEME) else None
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return next((found for item in items if (found := _first_s3_reference(item))), None)

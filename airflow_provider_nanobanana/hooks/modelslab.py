@@ -18,6 +18,7 @@ from airflow_provider_nanobanana.connection_forms import MODELSLAB_FORM
 from airflow_provider_nanobanana.exceptions import (
     NanoBananaJobNotFoundError,
     NanoBananaRateLimitError,
+    NanoBananaSubmissionUnknownError,
 )
 from airflow_provider_nanobanana.hooks.base import ApiCall, ConnectionSettings, NanoBananaBaseHook
 from airflow_provider_nanobanana.hooks.modelslab_responses import (
@@ -28,7 +29,7 @@ from airflow_provider_nanobanana.hooks.modelslab_responses import (
     status_error_class,
 )
 from airflow_provider_nanobanana.hooks.retry import retry_after_seconds
-from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind, Vendor
+from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind, JobState, Vendor
 
 ENTERPRISE = "enterprise"
 V7 = "v7"
@@ -113,7 +114,7 @@ def _v7_call(request: ImageJobRequest) -> ApiCall:
         hint=" (v7 takes a prompt, a model, an aspect ratio and input images)",
     )
     models = V7_TEXT_TO_IMAGE_MODELS if generate else V7_IMAGE_TO_IMAGE_MODELS
-    model = check.check_choice("model", request.model or models[0], models)
+    model = check.check_choice("model", models[0] if request.model is None else request.model, models)
     body: dict[str, Any] = {"prompt": request.prompt, "model_id": model}
     if request.aspect_ratio is not None:
         body["aspect_ratio"] = check.check_choice("aspect_ratio", request.aspect_ratio, V7_ASPECT_RATIOS)
@@ -191,6 +192,13 @@ class ModelsLabHook(NanoBananaBaseHook):
         return parse_job(await self.acall(call), job_id=str(job_id))
 
     def _submitted(self, call: ApiCall, result: ImageJobResult) -> ImageJobResult:
+        if not result.job_id and result.state is not JobState.SUCCEEDED:
+            # A job may exist, but without its id it can never be fetched or reattached to.
+            raise NanoBananaSubmissionUnknownError(
+                f"ModelsLab {call.endpoint}: the answer says {result.state.value} but names no job id, "
+                "so the job cannot be followed; it was not re-sent.",
+                vendor=VENDOR,
+            )
         self.log.info(
             "ModelsLab %s accepted job %s: %s%s.",
             call.endpoint,

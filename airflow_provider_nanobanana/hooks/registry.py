@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.providers.common.compat.sdk import BaseHook
+from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
 
 from airflow_provider_nanobanana.exceptions import NanoBananaInvalidRequestError
 from airflow_provider_nanobanana.hooks.acedata import AceDataHook
@@ -22,12 +22,23 @@ def hook_for_vendor(vendor: Vendor | str, conn_id: str, **hook_params: Any) -> N
 
 
 def hook_for_connection(conn_id: str, **hook_params: Any) -> NanoBananaBaseHook:
-    """Pick the hook from the connection's type: moving a DAG between vendors is a ``conn_id`` change."""
-    conn_type = BaseHook.get_connection(conn_id).conn_type
+    """Pick the hook from the connection's type: moving a DAG between vendors is a ``conn_id`` change.
+
+    A missing connection is bad input like any other: a retry cannot create it.
+    """
+    known = ", ".join(cls.conn_type for cls in HOOK_CLASSES)
+    try:
+        conn_type = BaseHook.get_connection(conn_id).conn_type
+    except AirflowNotFoundException:
+        raise NanoBananaInvalidRequestError(
+            f"Connection {conn_id!r} does not exist; create one of type {known}.",
+            field="conn_id",
+            value=conn_id,
+            allowed=f"an existing connection of type {known}",
+        ) from None
     for hook_class in HOOK_CLASSES:
         if hook_class.conn_type == conn_type:
             return hook_class(conn_id, **hook_params)
-    known = ", ".join(cls.conn_type for cls in HOOK_CLASSES)
     raise NanoBananaInvalidRequestError(
         f"Connection {conn_id!r} has type {conn_type!r}; Nano Banana operators need one of: {known}.",
         field="conn_id",

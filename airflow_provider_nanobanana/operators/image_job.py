@@ -2,9 +2,13 @@
 
 The flow, whatever the vendor:
 
-1. Validate the request (before any paid call).
+1. Validate everything that can be checked (the request, its ``s3://`` inputs, the S3
+   destination) before any paid call; such errors fail the task without retries.
 2. If this task instance already submitted a job (a retry, a cleared running task, a worker
-   that died), reattach to it; otherwise submit and record the job id at once.
+   that died), reattach to it. Otherwise record the intent, submit, and record the job id at
+   once. A retry that finds an intent without a job id (the answer was lost) looks the job up
+   where the vendor allows it, and otherwise fails rather than risk paying twice
+   (``on_unknown_submission``).
 3. Unless ``wait_for_completion=False``: defer to :class:`NanoBananaJobTrigger`, or poll in the
    worker with the same schedule and errors.
 4. Return the :mod:`~airflow_provider_nanobanana.summary` (URLs or references, never bytes).
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
 # How long after the trigger's own deadline Airflow's deferral timeout fires: the trigger's clean
 # ``timeout`` event should always win over a generic deferral timeout.
 _DEFERRAL_GRACE = 60
+UNKNOWN_SUBMISSION_CHOICES = ("fail", "resubmit")
 
 
 class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
@@ -69,6 +74,10 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         :class:`~airflow_provider_nanobanana.s3.destination.S3Destination` settings, at least
         ``bucket`` (templated). The summary then has an ``s3`` list like the transfer operator's.
     :param aws_conn_id: the Amazon connection for ``s3://`` inputs and ``s3_output``.
+    :param on_unknown_submission: what a retry does when an earlier try sent the request but
+        never heard back, and the vendor offers no way to find the job (ModelsLab; AceData is
+        searched): ``"fail"`` (default) fails saying the job may be billed; ``"resubmit"``
+        submits again, accepting the risk of paying twice (templated, e.g. from ``params``).
     """
 
     kind: ClassVar[JobKind]
@@ -80,6 +89,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         "negative_prompt",
         "options",
         "s3_output",
+        "on_unknown_submission",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "options": "json",
@@ -110,6 +120,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         fail_on_partial: bool = True,
         s3_output: dict[str, Any] | None = None,
         aws_conn_id: str | None = "aws_default",
+        on_unknown_submission: str = "fail",
         **kwargs: Any,
     ) -> None:
         asset_alias = s3_output.get("asset_alias") if isinstance(s3_output, dict) else None
@@ -139,6 +150,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         self.fail_on_partial = fail_on_partial
         self.s3_output = s3_output
         self.aws_conn_id = aws_conn_id
+        self.on_unknown_submission = on_unknown_submission
 
     def job_request(self) -> ImageJobRequest:
         images = (self.images,) if isinstance(self.images, str) else tuple(self.images or ())
@@ -163,13 +175,20 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         return hook_for_connection(self.conn_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_nanobanana.exceptions import (
+            NanoBananaError,
+            NanoBananaSubmissionUnknownError,
+        )
         from airflow_provider_nanobanana.operators.job_ledger import JobLedger
         from airflow_provider_nanobanana.s3.inputs import resolve_s3_inputs
+        from airflow_provider_nanobanana.validation import check_choice
 
+        check_choice("on_unknown_submission", self.on_unknown_submission, UNKNOWN_SUBMISSION_CHOICES)
+        request = self.job_request()
         self._s3_destination()  # a bad S3 setting fails now, before anything is paid for
         ledger = JobLedger(context)
         with self._hook() as hook:
-            request = self.job_request()
+            hook.validate(request)  # with s3:// inputs as given, before any of them is read
             images = resolve_s3_inputs(
                 request.images,
                 inline_limit=hook.inline_image_limit,
@@ -178,10 +197,17 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
             )
             request = dataclasses.replace(request, images=images)
             hook.validate(request)
-            entry, result = self._reattach(hook, ledger)
+            entry, result = self._reattach(hook, ledger, request)
             if result is None:
-                result = hook.submit(request)
-                entry = {"vendor": hook.vendor.value, "job_id": result.job_id, "submitted_at": time.time()}
+                ledger.remember({"vendor": hook.vendor.value, "sent_at": time.time(), "job_id": None})
+                try:
+                    result = hook.submit(request)
+                except NanoBananaSubmissionUnknownError:
+                    raise  # the intent stays: the retry looks for the job instead of paying again
+                except NanoBananaError:
+                    ledger.forget()  # the vendor answered with a refusal: nothing was created
+                    raise
+                entry = {**ledger.recall(), "job_id": result.job_id, "submitted_at": time.time()}
                 ledger.remember(entry)
             context["ti"].xcom_push(key="job_id", value=result.job_id)
             if result.state is not JobState.PENDING or not self.wait_for_completion:
@@ -210,7 +236,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         ).checked()
 
     def _reattach(
-        self, hook: NanoBananaBaseHook, ledger: Any
+        self, hook: NanoBananaBaseHook, ledger: Any, request: ImageJobRequest
     ) -> tuple[dict[str, Any] | None, ImageJobResult | None]:
         """Find the job an earlier try of this task instance submitted, if it is still worth having."""
         from airflow_provider_nanobanana.exceptions import NanoBananaJobNotFoundError
@@ -218,6 +244,8 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         entry = ledger.recall()
         if not entry or entry.get("vendor") != hook.vendor.value:
             return None, None
+        if entry.get("job_id") is None:
+            return self._recover_lost_submission(hook, ledger, request, entry)
         try:
             result = hook.get_job(entry["job_id"])
         except NanoBananaJobNotFoundError:
@@ -237,15 +265,62 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         )
         return entry, result
 
+    def _recover_lost_submission(
+        self, hook: NanoBananaBaseHook, ledger: Any, request: ImageJobRequest, entry: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, ImageJobResult | None]:
+        """An earlier try sent the request and never heard back: find its job, or refuse to pay twice."""
+        from datetime import datetime, timezone
+
+        from airflow_provider_nanobanana.exceptions import NanoBananaPossiblyBilledError
+
+        sent = datetime.fromtimestamp(entry["sent_at"], tz=timezone.utc).isoformat(timespec="seconds")
+        if self.on_unknown_submission == "resubmit":
+            self.log.warning(
+                "An earlier try sent a %s request at %s and lost the answer; submitting again as "
+                "on_unknown_submission='resubmit' asks (this may pay twice).",
+                hook.vendor_label,
+                sent,
+            )
+            return None, None
+        if not hook.can_find_lost_submissions:
+            raise NanoBananaPossiblyBilledError(
+                f"An earlier try of this task sent a {hook.vendor_label} generation request at {sent} "
+                f"and the answer was lost, so the job may exist and be billed. {hook.vendor_label} "
+                "offers no way to find a job without its id, so this task does not submit again. Look "
+                "for a job submitted at that time in the vendor's dashboard; to submit anew, clear this "
+                "task with on_unknown_submission='resubmit'.",
+                vendor=hook.vendor_label,
+            )
+        found = hook.find_lost_submission(request, sent_at=entry["sent_at"])
+        if found is None:
+            self.log.info(
+                "The %s request an earlier try sent at %s created no job; submitting it.",
+                hook.vendor_label,
+                sent,
+            )
+            return None, None
+        entry = {**entry, "job_id": found.job_id, "submitted_at": entry["sent_at"]}
+        ledger.remember(entry)
+        self.log.info(
+            "Reattaching to job %s, created by the request an earlier try sent at %s (%s).",
+            found.job_id,
+            sent,
+            found.state.value,
+        )
+        return entry, found
+
     def _defer(self, hook: NanoBananaBaseHook, result: ImageJobResult, entry: dict[str, Any]) -> None:
+        from airflow_provider_nanobanana.polling import delay_for_eta
         from airflow_provider_nanobanana.triggers.image_job import NanoBananaJobTrigger
 
         end_time = entry["submitted_at"] + self.timeout
+        eta = result.eta_seconds
         self.log.info(
-            "Deferring: the triggerer waits for %s job %s (eta %s s).",
+            "Deferring: the triggerer waits for %s job %s%s, until %s at the latest.",
             hook.vendor_label,
             result.job_id,
-            result.eta_seconds,
+            f" (vendor eta {eta:.0f} s)" if eta is not None else "",
+            time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(end_time)),
         )
         self.defer(
             trigger=NanoBananaJobTrigger(
@@ -254,7 +329,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
                 job_ids=[result.job_id],
                 end_time=end_time,
                 poll_interval=self.poll_interval,
-                first_poll_delay=result.eta_seconds,
+                first_poll_at=time.time() + delay_for_eta(eta) if eta else None,
             ),
             method_name="execute_complete",
             kwargs={"entry": entry},

@@ -1,13 +1,17 @@
 """Remember the job a task instance submitted, so that a retry reattaches instead of paying again.
 
-Airflow 3.3+ keeps it in the task state store (``context["task_state_store"]``), which survives
-retries and deferrals and is discarded when the task is cleared, unless ``keep_task_state``
-is set. Older Airflow (2.11, 3.0 to 3.2) clears XCom before each try, so there the ledger is an
-Airflow Variable keyed by a hash of the task instance (its description names it), deleted once
-the task no longer needs it.
+An entry is written in two phases. Before the generation request is sent: an *intent*,
+``{"vendor", "sent_at", "job_id": None}``. As soon as the vendor answers: the job,
+``{"vendor", "job_id", "sent_at", "submitted_at"}``. A retry that finds an intent without a job
+id knows the earlier try may have paid without hearing back (a lost answer, or a worker killed
+in flight) and looks for the job instead of submitting blindly.
 
-Limit: the job id is written right after the vendor answers the submission. A worker killed in
-the instant between the two cannot be told apart from one that never submitted.
+Airflow 3.3+ keeps the entry in the task state store (``context["task_state_store"]``), which
+survives retries, deferrals and clearing the task (Airflow 3.3 removes it only on "mark success"
+with ``[state_store] clear_on_success``). Older Airflow (2.11, 3.0 to 3.2) clears XCom before
+each try, so there the ledger is an Airflow Variable keyed by a hash of the task instance (its
+description names it). Either way the operator deletes the entry once the task is done with the
+job, so clearing a finished task submits a new job, and clearing a running one reattaches.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ STATE_KEY = "nanobanana_job"
 
 
 class JobLedger:
-    """The submitted job of one task instance: ``{"vendor", "job_id", "submitted_at"}``."""
+    """The submitted job (or the intent to submit one) of one task instance."""
 
     def __init__(self, context: Any) -> None:
         self._store = context.get("task_state_store")

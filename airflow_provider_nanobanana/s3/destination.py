@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from airflow_provider_nanobanana.s3.keys import DEFAULT_KEY_TEMPLATE, check_key_template, normalize_prefix
+from airflow_provider_nanobanana.s3.keys import (
+    DEFAULT_KEY_TEMPLATE,
+    KEY_FIELDS,
+    check_key_template,
+    normalize_prefix,
+    render_key,
+)
+from airflow_provider_nanobanana.s3.retries import DEFAULT_S3_RETRY_SECONDS
 from airflow_provider_nanobanana.validation import check_choice, check_int, invalid
 
 CANNED_ACLS = (
@@ -52,6 +59,8 @@ class S3Destination:
     :param include_prompt: also store the prompt itself in the metadata (its sha256 always is).
     :param max_concurrency: images uploaded at once.
     :param asset_alias: name of the ``AssetAlias`` that receives an asset event per object.
+    :param s3_retry_seconds: how long an upload keeps retrying while S3 is unreachable, throttles
+        or answers 5xx (:mod:`~airflow_provider_nanobanana.s3.retries`); 0 turns that off.
     """
 
     bucket: str
@@ -65,6 +74,7 @@ class S3Destination:
     include_prompt: bool = False
     max_concurrency: int = 4
     asset_alias: str | None = None
+    s3_retry_seconds: float = DEFAULT_S3_RETRY_SECONDS
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, name: str, **defaults: Any) -> S3Destination:
@@ -87,6 +97,9 @@ class S3Destination:
                 "bucket", self.bucket, f"an S3 bucket name{hint} (3-63 lowercase letters, digits, '.', '-')"
             )
         check_key_template(self.key_template)
+        prefix = normalize_prefix(self.prefix)
+        # A literal "..", "//" or "\\" in the template fails here, not after the job is paid for.
+        render_key(self.key_template, prefix, {name: "sample" for name in KEY_FIELDS if name != "prefix"})
         if self.acl_policy is not None:
             check_choice("acl_policy", self.acl_policy, CANNED_ACLS)
         if self.storage_class is not None:
@@ -94,7 +107,10 @@ class S3Destination:
         if not isinstance(self.extra_args, Mapping):
             raise invalid("extra_args", self.extra_args, "a dict of boto3 ExtraArgs")
         check_int("max_concurrency", self.max_concurrency, 1, 16)
-        return replace(self, prefix=normalize_prefix(self.prefix))
+        retry = self.s3_retry_seconds
+        if isinstance(retry, bool) or not isinstance(retry, int | float) or not 0 <= retry <= 3600:
+            raise invalid("s3_retry_seconds", retry, "a number of seconds from 0 to 3600")
+        return replace(self, prefix=prefix)
 
     def upload_args(
         self, base: Mapping[str, Any], content_type: str, metadata: Mapping[str, str]

@@ -10,13 +10,14 @@ carries its sha256, vendor, job id, image index, seed and the prompt's sha256 as
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import time
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 
@@ -27,6 +28,7 @@ from airflow_provider_nanobanana.images.download import ImageRef, VerifiedImage,
 from airflow_provider_nanobanana.jobs import JobState
 from airflow_provider_nanobanana.s3.destination import S3Destination
 from airflow_provider_nanobanana.s3.keys import render_key
+from airflow_provider_nanobanana.s3.retries import with_s3_retries
 from airflow_provider_nanobanana.summary import INLINE_SCHEME
 from airflow_provider_nanobanana.validation import invalid
 
@@ -35,6 +37,11 @@ if TYPE_CHECKING:
 
 # S3 allows 2 KB of user metadata in all; leave room for the fixed entries.
 _MAX_PROMPT_METADATA = 1500
+# How long each vendor keeps a finished job's images, for the message of a landing that failed.
+_RETENTION = {
+    "modelslab": "ModelsLab deletes them 24 hours after generation unless the account has vendor-side S3",
+    "acedata": "AceData does not document how long its CDN keeps them",
+}
 
 
 @dataclass(frozen=True)
@@ -53,17 +60,28 @@ class RunKeys:
 
 
 def as_job_list(jobs: Any) -> list[Mapping[str, Any]]:
-    """One summary, or any sequence of them (a mapped task's output), as a list."""
-    summaries = [jobs] if isinstance(jobs, Mapping) else jobs
-    if isinstance(summaries, str) or not isinstance(summaries, Iterable):
-        summaries = [None]
-    summaries = list(summaries)
+    """One summary, a list of them (a mapped task's output), or a list mixing both, as one list.
+
+    ``[wait.output, restyle.output]`` renders to a dict and a mapped task's list side by side, so
+    one level of nesting is flattened. A ``None`` (an output that does not exist) is left out:
+    the transfer reports the upstream task instances that did not succeed.
+    """
+    items = [jobs] if isinstance(jobs, Mapping) else jobs
+    if isinstance(items, str) or not isinstance(items, Iterable):
+        items = [items]
+    summaries: list[Any] = []
+    for item in items:
+        if isinstance(item, Iterable) and not isinstance(item, Mapping | str):
+            summaries.extend(item)
+        elif item is not None:
+            summaries.append(item)
+    summaries = [item for item in summaries if item is not None]
     if not all(isinstance(item, Mapping) and "job_id" in item for item in summaries):
         raise invalid(
             "jobs",
             jobs,
-            "the XCom of a Nano Banana task or sensor (a dict with job_id) or a list of them; pass "
-            "the task's .output rather than a rendered string",
+            "the XCom of Nano Banana tasks or sensors: a dict with job_id, or a list of them (pass "
+            "task.output, or a list of outputs; a Jinja string renders to text, not to the XCom)",
         )
     return summaries
 
@@ -148,6 +166,7 @@ class _Uploader:
     def upload(
         self, job: Mapping[str, Any], image: VerifiedImage, prompt_metadata: dict[str, str]
     ) -> dict[str, Any]:
+        from boto3.exceptions import S3UploadFailedError
         from botocore.exceptions import BotoCoreError, ClientError
 
         ref, destination = image.ref, self.destination
@@ -167,16 +186,26 @@ class _Uploader:
         args = destination.upload_args(self.base_args, image.format.content_type, metadata)
         uri = f"s3://{destination.bucket}/{key}"
         started = time.monotonic()
-        try:
+
+        def send() -> None:
             if image.path:  # boto3 then reads each part from disk as it sends it
                 self.client.upload_file(
                     image.path, destination.bucket, key, ExtraArgs=args, Config=self.config
                 )
-            else:
+            else:  # boto3 closes a file object when an upload fails; the retry needs it open
                 self.client.upload_fileobj(
-                    image.body, destination.bucket, key, ExtraArgs=args, Config=self.config
+                    _KeptOpen(image.body), destination.bucket, key, ExtraArgs=args, Config=self.config
                 )
-        except (BotoCoreError, ClientError) as error:
+
+        try:
+            with_s3_retries(
+                send,
+                window=destination.s3_retry_seconds,
+                what=f"{ref} for {uri}",
+                log=self.log,
+                before_retry=lambda: image.body.seek(0),
+            )
+        except (BotoCoreError, ClientError, S3UploadFailedError) as error:
             raise ref.error(
                 NanoBananaImageTransferError, f"could not be written to {uri}: {error}"
             ) from error
@@ -203,6 +232,34 @@ class _Uploader:
             "job_id": ref.job_id,
             "index": ref.index,
         }
+
+
+class _KeptOpen(io.RawIOBase):
+    """A view of a spooled body that boto3 can read, rewind and "close" without closing it."""
+
+    def __init__(self, body: IO[bytes]) -> None:
+        super().__init__()
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._body.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._body.tell()
+
+    def close(self) -> None:
+        """Leave the body open: :meth:`VerifiedImage.close` closes it once landing is over."""
 
 
 def _check_job(job: Mapping[str, Any]) -> None:
@@ -286,19 +343,31 @@ def _missing_images_error(
 ) -> BaseException:
     for _, error in failures:
         log.error("NOT landed: %s", error)
+    log.error("Paid for and not landed, so still only at the vendor:\n%s", _where_they_are(failures))
     first = failures[0][1]
     if not isinstance(first, NanoBananaImageTransferError):
         return first
     where = f" The {len(landed)} others are in S3 and a retry rewrites the same keys." if landed else ""
     detail = "; ".join(str(error) for _, error in failures)
     return type(first)(
-        f"{len(failures)} of {total} images were not landed: {detail}.{where}",
+        f"{len(failures)} of {total} images were not landed: {detail}.{where} They are paid for "
+        f"and still at the vendor:\n{_where_they_are(failures)}",
         job_id=first.job_id,
         index=first.index,
         host=first.host,
         vendor=first.vendor,
         status_code=first.status_code,
     )
+
+
+def _where_they_are(failures: list[tuple[ImageRef, BaseException]]) -> str:
+    """One line per image that did not land: the job, where the vendor serves it, and for how long."""
+    lines = []
+    for ref, _ in failures:
+        link = httpx.URL(ref.url).copy_with(query=None) if ref.url else "inline base64: fetch the job again"
+        retention = _RETENTION.get(ref.vendor, "the vendor's retention applies")
+        lines.append(f"  {ref.vendor} job {ref.job_id} image {ref.index}: {link} ({retention})")
+    return "\n".join(lines)
 
 
 def _size(size: int) -> str:

@@ -65,10 +65,17 @@ class NanoBananaJobSensor(BaseSensorOperator):
     def poke(self, context: Context) -> bool | PokeReturnValue:
         from airflow_provider_nanobanana.hooks.registry import hook_for_connection
         from airflow_provider_nanobanana.jobs import JobState
-        from airflow_provider_nanobanana.polling import job_failed_error
+        from airflow_provider_nanobanana.polling import TRANSIENT_POLL_ERRORS, job_failed_error
 
         with hook_for_connection(self.conn_id) as hook:
-            result = hook.get_job(self.job_id)
+            try:
+                result = hook.get_job(self.job_id)
+            except TRANSIENT_POLL_ERRORS as error:
+                # The job is paid for and running: an outage is waited out until the sensor's timeout.
+                self.log.warning(
+                    "%s did not answer the poll of job %s: %s", hook.vendor_label, self.job_id, error
+                )
+                return False
         if result.state is JobState.FAILED:
             raise job_failed_error(result)
         if result.state is JobState.PENDING:

@@ -14,6 +14,7 @@ from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_nanobanana.s3.keys import DEFAULT_KEY_TEMPLATE
 from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, outlets_with_alias
+from airflow_provider_nanobanana.s3.retries import DEFAULT_S3_RETRY_SECONDS
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -28,7 +29,9 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
     writes the same keys; nothing reaches S3 before its body is verified.
 
     :param jobs: the XCom of a generate/edit/img2img task or ``NanoBananaJobSensor`` (pass
-        ``task.output``), or a list of them, such as a mapped task's output (templated).
+        ``task.output``), or a list of them, such as a mapped task's output, or a list of outputs
+        (templated). Downstream of mapped tasks, use ``trigger_rule="all_done"``: the images of
+        the tasks that succeeded land, then the transfer fails naming the ones that did not.
     :param s3_bucket: destination bucket (templated).
     :param s3_prefix: key prefix (templated).
     :param key_template: see :class:`~airflow_provider_nanobanana.s3.destination.S3Destination`.
@@ -41,6 +44,7 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
     :param extra_args: more boto3 ``ExtraArgs`` (``SSEKMSKeyId``, ``Tagging``, ...).
     :param max_concurrency: images uploaded at once.
     :param asset_alias: an ``AssetAlias`` name; each object becomes an asset event on it.
+    :param s3_retry_seconds: how long uploads ride out an S3 outage (default 120; 0: no retries).
     :return: one dict per object: ``uri``, ``bucket``, ``key``, ``size``, ``sha256``,
         ``content_type``, ``vendor``, ``job_id``, ``index``.
     """
@@ -71,6 +75,7 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
         extra_args: dict[str, Any] | None = None,
         max_concurrency: int = 4,
         asset_alias: str | None = None,
+        s3_retry_seconds: float = DEFAULT_S3_RETRY_SECONDS,
         **kwargs: Any,
     ) -> None:
         kwargs["outlets"] = outlets_with_alias(kwargs.get("outlets"), asset_alias)
@@ -88,10 +93,13 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
         self.extra_args = extra_args or {}
         self.max_concurrency = max_concurrency
         self.asset_alias = asset_alias
+        self.s3_retry_seconds = s3_retry_seconds
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
+        from airflow_provider_nanobanana.exceptions import NanoBananaImageTransferError
         from airflow_provider_nanobanana.s3.destination import S3Destination
         from airflow_provider_nanobanana.s3.landing import as_job_list
+        from airflow_provider_nanobanana.transfers.upstream import unsuccessful_upstream
 
         destination = S3Destination(
             bucket=self.s3_bucket,
@@ -105,5 +113,12 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
             include_prompt=self.include_prompt,
             max_concurrency=self.max_concurrency,
             asset_alias=self.asset_alias,
+            s3_retry_seconds=self.s3_retry_seconds,
         )
-        return self.land_in_s3(context, as_job_list(self.jobs), destination, prompt=self.prompt)
+        landed = self.land_in_s3(context, as_job_list(self.jobs), destination, prompt=self.prompt)
+        if missing := unsuccessful_upstream(context, self.upstream_task_ids):
+            raise NanoBananaImageTransferError(
+                f"Landed {len(landed)} images; the images of {len(missing)} upstream task instances "
+                f"never arrived, since they did not succeed: {', '.join(missing)}."
+            )
+        return landed

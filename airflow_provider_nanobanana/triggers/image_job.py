@@ -1,8 +1,9 @@
 """Wait for Nano Banana jobs in the triggerer, then hand the task one small terminal event.
 
 The trigger serializes only JSON-safe values (vendor, conn id, job ids, a wall-clock deadline,
-poll settings): the key is read from the connection in the triggerer, and the deadline is epoch
-time because the trigger may resume in another triggerer process. The HTTP work goes through
+poll settings): the key is read from the connection in the triggerer, and the deadline and the
+first poll are epoch times because the trigger may resume in another triggerer process, or after a
+restart, and must not start its wait over. The HTTP work goes through
 the :mod:`~airflow_provider_nanobanana.triggers.shared_poller` of its event loop, so a triggerer
 holding a thousand waits keeps one connection pool per connection and, for AceData, sends one
 ``retrieve_batch`` per tick for all of them.
@@ -17,19 +18,10 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_nanobanana.exceptions import (
-    NanoBananaError,
-    NanoBananaJobNotFoundError,
-    NanoBananaRateLimitError,
-    NanoBananaServerError,
-    NanoBananaTimeoutError,
-)
+from airflow_provider_nanobanana.exceptions import NanoBananaError, NanoBananaJobNotFoundError
 from airflow_provider_nanobanana.jobs import ImageJobResult, JobState, Vendor
-from airflow_provider_nanobanana.polling import delay_for_eta
+from airflow_provider_nanobanana.polling import TRANSIENT_POLL_ERRORS, VendorOutage
 from airflow_provider_nanobanana.triggers.shared_poller import SharedStatusPoller, shared_poller
-
-MAX_CONSECUTIVE_POLL_FAILURES = 5
-TRANSIENT_ERRORS = (NanoBananaServerError, NanoBananaTimeoutError, NanoBananaRateLimitError)
 
 
 class NanoBananaJobTrigger(BaseTrigger):
@@ -37,10 +29,12 @@ class NanoBananaJobTrigger(BaseTrigger):
 
     Yields exactly one event: ``success`` (every job's result, inline bytes left out), ``failed``
     (the failed job's result), ``timeout``, or ``error`` (a non-transient error, with its class
-    name so the task can raise the same typed exception).
+    name so the task can raise the same typed exception). A vendor that stops answering is
+    polled on until ``end_time`` (:class:`~airflow_provider_nanobanana.polling.VendorOutage`).
 
-    :param first_poll_delay: the vendor's ``eta`` at submission; the first poll comes a little
-        before it (:func:`~airflow_provider_nanobanana.polling.delay_for_eta`).
+    :param first_poll_at: epoch time of the first poll, a little before the vendor's ``eta``
+        (:func:`~airflow_provider_nanobanana.polling.delay_for_eta`); a trigger resumed after a
+        triggerer restart polls at once if that time has passed.
     """
 
     def __init__(
@@ -51,7 +45,7 @@ class NanoBananaJobTrigger(BaseTrigger):
         job_ids: list[str],
         end_time: float,
         poll_interval: float = 5.0,
-        first_poll_delay: float | None = None,
+        first_poll_at: float | None = None,
     ) -> None:
         super().__init__()
         self.vendor = Vendor(vendor).value
@@ -59,7 +53,7 @@ class NanoBananaJobTrigger(BaseTrigger):
         self.job_ids = [str(job_id) for job_id in job_ids]
         self.end_time = end_time
         self.poll_interval = poll_interval
-        self.first_poll_delay = first_poll_delay
+        self.first_poll_at = first_poll_at
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -70,7 +64,7 @@ class NanoBananaJobTrigger(BaseTrigger):
                 "job_ids": self.job_ids,
                 "end_time": self.end_time,
                 "poll_interval": self.poll_interval,
-                "first_poll_delay": self.first_poll_delay,
+                "first_poll_at": self.first_poll_at,
             },
         )
 
@@ -80,26 +74,23 @@ class NanoBananaJobTrigger(BaseTrigger):
         yield TriggerEvent(event)
 
     async def _wait(self, poller: SharedStatusPoller) -> dict[str, Any]:
-        polls = failures = 0
-        first = delay_for_eta(self.first_poll_delay) if self.first_poll_delay else 0.0
+        polls = 0
+        outage = VendorOutage(poller.hook.vendor_label, self.poll_interval)
+        first = max(0.0, (self.first_poll_at or 0.0) - time.time())
         delay = poller.until_tick(first, self.poll_interval)
         while True:
             await asyncio.sleep(max(0.0, min(delay, self.end_time - time.time())))
             try:
                 results = await self._poll(poller)
-                failures = 0
-            except TRANSIENT_ERRORS as error:
-                failures += 1
-                if failures >= MAX_CONSECUTIVE_POLL_FAILURES:
-                    return _error_event(error, self.job_ids)
-                self.log.warning("Poll of %s failed (%s); %d in a row.", self.job_ids, error, failures)
-                retry_after = getattr(error, "retry_after", None) or 0.0
-                delay = poller.until_tick(max(retry_after, self.poll_interval), self.poll_interval)
+            except TRANSIENT_POLL_ERRORS as error:
+                pause = outage.failed(error, self.log)
                 if time.time() >= self.end_time:
-                    return _timeout_event(self.job_ids, polls)
+                    return _timeout_event(self.job_ids, polls, outage)
+                delay = poller.until_tick(pause, self.poll_interval)
                 continue
             except NanoBananaError as error:
                 return _error_event(error, self.job_ids)
+            outage.recovered(self.log)
             polls += 1
             if failed := [r for r in results if r.state is JobState.FAILED]:
                 return {"status": "failed", "result": failed[0].to_dict(with_payloads=False)}
@@ -107,7 +98,7 @@ class NanoBananaJobTrigger(BaseTrigger):
             if not pending:
                 return {"status": "success", "results": [r.to_dict(with_payloads=False) for r in results]}
             if time.time() >= self.end_time:
-                return _timeout_event(self.job_ids, polls)
+                return _timeout_event(self.job_ids, polls, outage)
             delay = poller.next_delay(pending, self.poll_interval, polls)
             eta = pending[0].eta_seconds
             self.log.info(
@@ -147,5 +138,9 @@ def _error_event(error: BaseException, job_ids: list[str]) -> dict[str, Any]:
     }
 
 
-def _timeout_event(job_ids: list[str], polls: int) -> dict[str, Any]:
-    return {"status": "timeout", "job_ids": job_ids, "message": f"still pending after {polls} polls"}
+def _timeout_event(job_ids: list[str], polls: int, outage: VendorOutage) -> dict[str, Any]:
+    return {
+        "status": "timeout",
+        "job_ids": job_ids,
+        "message": f"still pending after {polls} polls{outage.describe()}",
+    }

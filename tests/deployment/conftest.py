@@ -54,7 +54,9 @@ def connection_body(conn_id: str, spec: str) -> dict[str, object]:
 
 @pytest.fixture(scope="session")
 def airflow(tmp_path_factory, vendor: Emulator, s3: LocalS3) -> Iterator[AirflowDeployment]:
-    deployment = AirflowDeployment(tmp_path_factory.mktemp("airflow-home"), REPO / "example_dags")
+    deployment = AirflowDeployment(
+        tmp_path_factory.mktemp("airflow-home"), [REPO / "example_dags", Path(__file__).parent / "dags"]
+    )
     try:
         deployment.start()
         for conn_id, spec in {

@@ -19,6 +19,7 @@ class Run:
 
     dag_id: str
     run_id: str
+    conf: dict[str, Any] = field(default_factory=dict)
     state: str = "queued"
     seen: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     task_instances: list[dict[str, Any]] = field(default_factory=list)
@@ -28,17 +29,17 @@ class Run:
         return f"/dags/{self.dag_id}/dagRuns/{self.run_id}"
 
 
-def trigger(api: httpx.Client, dag_id: str, timeout: float = 120) -> Run:
-    """Trigger ``dag_id`` once the DAG processor has parsed it."""
+def trigger(api: httpx.Client, dag_id: str, timeout: float = 120, conf: dict[str, Any] | None = None) -> Run:
+    """Trigger ``dag_id`` (with ``conf``, if given) once the DAG processor has parsed it."""
     deadline = time.monotonic() + timeout
     while api.get(f"/dags/{dag_id}").status_code != 200:
         if time.monotonic() > deadline:
             errors = api.get("/importErrors").json()
             raise TimeoutError(f"{dag_id} was never parsed; import errors: {errors}")
         time.sleep(1)
-    answer = api.post(f"/dags/{dag_id}/dagRuns", json={"logical_date": None})
+    answer = api.post(f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
     assert answer.status_code == 200, answer.text
-    return Run(dag_id, answer.json()["dag_run_id"])
+    return Run(dag_id, answer.json()["dag_run_id"], conf or {})
 
 
 def wait_for(api: httpx.Client, runs: list[Run], timeout: float = 300) -> None:
@@ -59,6 +60,33 @@ def wait_for(api: httpx.Client, runs: list[Run], timeout: float = 300) -> None:
                 f"runs still going after {timeout:.0f}s: {[(r.dag_id, r.state) for r in runs]}"
             )
         time.sleep(0.5)
+
+
+def refresh(api: httpx.Client, runs: list[Run]) -> None:
+    """Read each run's task instances now, recording the states seen."""
+    for run in runs:
+        run.task_instances = api.get(f"{run.path}/taskInstances").json()["task_instances"]
+        for ti in run.task_instances:
+            run.seen[ti["task_id"]].add(ti["state"])
+
+
+def wait_until_deferred(api: httpx.Client, runs: list[Run], count: int, timeout: float = 120) -> None:
+    """Poll until ``count`` task instances of ``runs`` are deferred at once."""
+    deadline = time.monotonic() + timeout
+    while True:
+        refresh(api, runs)
+        deferred = sum(ti["state"] == "deferred" for run in runs for ti in run.task_instances)
+        if deferred >= count:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {deferred} of {count} task instances deferred after {timeout:.0f}s")
+        time.sleep(0.5)
+
+
+def instances(run: Run, task_id: str) -> list[dict[str, Any]]:
+    return sorted(
+        (ti for ti in run.task_instances if ti["task_id"] == task_id), key=lambda ti: ti["map_index"]
+    )
 
 
 def xcom(api: httpx.Client, run: Run, task_id: str, map_index: int = -1) -> Any:

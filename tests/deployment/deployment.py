@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +40,7 @@ class AirflowDeployment:
     """Start with :meth:`start`, talk to it with :attr:`api` (a logged-in REST client), stop with
     :meth:`stop` (safe to call whatever state it is in)."""
 
-    def __init__(self, home: Path, dags_folder: Path) -> None:
+    def __init__(self, home: Path, dags_folders: list[Path]) -> None:
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -45,6 +48,11 @@ class AirflowDeployment:
         passwords = home / "passwords.json"
         home.mkdir(parents=True, exist_ok=True)
         passwords.write_text(json.dumps({USER: PASSWORD}))
+        dags_folder = home / "dags"  # the DAG files of every given folder, side by side
+        dags_folder.mkdir()
+        for folder in dags_folders:
+            for dag_file in folder.glob("*.py"):
+                shutil.copy(dag_file, dags_folder / dag_file.name)
         inherited = {name: value for name, value in os.environ.items() if not name.startswith("AIRFLOW")}
         self.env = {
             **inherited,
@@ -92,15 +100,43 @@ class AirflowDeployment:
                 f"airflow db migrate failed:\n{migrated.stdout[-3000:]}\n{migrated.stderr[-3000:]}"
             )
         for component in COMPONENTS:
-            log = (self.home / f"{component}.log").open("wb")
-            self.processes[component] = subprocess.Popen(
-                [str(Path(sys.executable).parent / "airflow"), component],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            self._launch(component)
         self._wait_healthy(timeout)
+
+    def _launch(self, component: str) -> None:
+        log = (self.home / f"{component}.log").open("ab")
+        self.processes[component] = subprocess.Popen(
+            [str(Path(sys.executable).parent / "airflow"), component],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self, component: str) -> None:
+        """SIGKILL a component and everything it started, as a machine failure would."""
+        process = self.processes[component]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def restart(self, component: str, timeout: float = 240) -> None:
+        """Start a killed component again and wait until the deployment is healthy."""
+        self._launch(component)
+        self._wait_healthy(timeout)
+
+    @staticmethod
+    def task_runners() -> dict[str, int]:
+        """Running task processes by task instance id: the task SDK titles each
+        ``airflow worker -- <ti id>``."""
+        found = {}
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                title = cmdline.read_bytes().split(b"\0")[0].decode(errors="replace")
+            except OSError:
+                continue
+            if title.startswith("airflow worker -- "):
+                found[title.removeprefix("airflow worker -- ").strip()] = int(cmdline.parent.name)
+        return found
 
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -129,6 +165,17 @@ class AirflowDeployment:
                 base_url=f"{self.url}/api/v2", headers={"Authorization": f"Bearer {token}"}, timeout=30
             )
         return self._api
+
+    def log_text(self, component: str) -> str:
+        return (self.home / f"{component}.log").read_text(errors="replace")
+
+    def metadata_db_text(self) -> str:
+        """Every row of every table of the metadata DB, as text (what ``pg_dump --data-only`` shows)."""
+        with closing(sqlite3.connect(self.home / "airflow.db")) as db:
+            tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            return "\n".join(
+                f"{table}: {row!r}" for table in tables for row in db.execute(f'SELECT * FROM "{table}"')
+            )
 
     def logs_tail(self, lines: int = 40) -> str:
         parts = []

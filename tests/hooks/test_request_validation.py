@@ -242,3 +242,48 @@ def test_acedata_defaults_to_async_and_takes_every_documented_field():
         "async": True,
         "callback_url": "https://hooks.example/cb",
     }
+
+
+BUILDERS = [modelslab_enterprise, modelslab_v7, acedata_default]
+
+
+@pytest.mark.parametrize("build", BUILDERS)
+def test_a_prompt_longer_than_any_backing_model_takes_is_refused(build):
+    error = rejects(build, generate(prompt="banana " * 20_000), "prompt", "at most 30000 characters")
+    assert "140000 characters" in str(error), "the message says how long the prompt was"
+
+
+@pytest.mark.parametrize("build", BUILDERS)
+@pytest.mark.parametrize("control", ["\x00", "\x1b", "\x7f"])
+def test_a_prompt_with_a_control_character_is_refused(build, control):
+    rejects(build, generate(prompt=f"a cat{control}on a mat"), "prompt", "position 5")
+
+
+@pytest.mark.parametrize("build", BUILDERS)
+def test_tabs_and_newlines_in_a_prompt_are_fine(build):
+    build(generate(prompt="a cat\n\ton a mat\r\n"))
+
+
+@pytest.mark.parametrize("text", ['{"watermark": "no"}', "{'watermark': 'no'}"])
+def test_options_rendered_to_the_text_of_a_dict_are_read(text):
+    assert generate(options=text).options == {"watermark": "no"}
+
+
+@pytest.mark.parametrize("text", ["watermark=no", "[1, 2]", "__import__('os')"])
+def test_options_text_that_is_not_a_json_object_names_the_field(text):
+    with pytest.raises(NanoBananaInvalidRequestError) as error:
+        generate(options=text)
+    assert error.value.field == "options"
+    assert "the text of a JSON object" in str(error.value)
+    assert "dictionary update sequence" not in str(error.value)
+
+
+@pytest.mark.parametrize("build", [modelslab_v7, acedata_default])
+def test_a_model_templated_to_an_empty_string_does_not_fall_back_to_the_default(build):
+    rejects(build, generate(model=""), "model", "one of")
+
+
+def test_s3_inputs_pass_validation_so_the_image_count_is_checked_before_any_download():
+    two = ImageJobRequest(kind=JobKind.IMG2IMG, prompt="p", images=("s3://b/one.png", "s3://b/two.png"))
+    error = rejects(acedata_default, two, "images", "exactly one reference image")
+    assert "s3://b/one.png" in str(error), "the error shows the values the DAG gave"

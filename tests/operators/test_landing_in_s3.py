@@ -78,7 +78,9 @@ def test_the_transfer_takes_a_list_of_jobs_such_as_a_mapped_tasks_output(
 def test_the_transfer_explains_a_rendered_string_instead_of_the_xcom(
     nanobanana_s3, nanobanana_bucket, context
 ):
-    with pytest.raises(NanoBananaInvalidRequestError, match=r"pass the task's .output") as caught:
+    with pytest.raises(
+        NanoBananaInvalidRequestError, match=r"a Jinja string renders to text, not to the XCom"
+    ) as caught:
         to_s3("{'job_id': '1'}", nanobanana_bucket).execute(context)
     assert caught.value.field == "jobs"
 

@@ -14,6 +14,7 @@ import pytest
 from airflow_provider_nanobanana.emulator import Fault
 from airflow_provider_nanobanana.exceptions import (
     NanoBananaImageExpiredError,
+    NanoBananaImageTransferError,
     NanoBananaImageTruncatedError,
     NanoBananaInvalidRequestError,
     NanoBananaNotAnImageError,
@@ -219,3 +220,35 @@ def test_encryption_acl_and_storage_class_reach_the_objects(
     head = nanobanana_s3.client().head_object(Bucket=nanobanana_bucket, Key=item["key"])
     assert head["ServerSideEncryption"] == "AES256"
     assert head["StorageClass"] == "STANDARD_IA"
+
+
+def test_a_short_s3_outage_is_ridden_out_and_every_image_lands(
+    finished_job, land, nanobanana_s3, nanobanana_bucket, task_log
+):
+    job = finished_job("acedata", count=2)
+    back = nanobanana_s3.outage(3.0)
+    try:
+        records = land(job, s3_retry_seconds=30)
+    finally:
+        back.join()
+
+    assert len(records) == 2
+    assert set(stored_objects(nanobanana_s3, nanobanana_bucket)) == {record["key"] for record in records}
+    assert "S3 did not take" in task_log(), "the retries were logged"
+
+
+def test_an_s3_outage_past_the_retry_window_fails_naming_the_paid_images_and_where_they_are(
+    finished_job, land, nanobanana_s3
+):
+    job = finished_job("modelslab", count=1)
+    back = nanobanana_s3.outage(4.0)
+    try:
+        with pytest.raises(NanoBananaImageTransferError) as error:
+            land(job, s3_retry_seconds=1)
+    finally:
+        back.join()
+
+    message = str(error.value)
+    assert "paid for and still at the vendor" in message
+    assert f"modelslab job {job['job_id']} image 0: {job['images'][0]}" in message
+    assert "24 hours" in message, "it says how long the vendor keeps the image"

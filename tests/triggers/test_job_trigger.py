@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
 
 import pytest
 
+from airflow_provider_nanobanana import polling
 from airflow_provider_nanobanana.emulator import Fault
 from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN, DEFAULT_MODELSLAB_KEY
-from airflow_provider_nanobanana.triggers.image_job import (
-    MAX_CONSECUTIVE_POLL_FAILURES,
-    NanoBananaJobTrigger,
-)
+from airflow_provider_nanobanana.triggers.image_job import NanoBananaJobTrigger
 
 from .conftest import NO_RETRY_CONN_IDS, events_of, in_thread, submit, trigger_for
 
@@ -30,7 +29,7 @@ def test_serialize_round_trips_through_json_without_any_key():
         job_ids=[90000001, "90000002"],
         end_time=1_900_000_000.5,
         poll_interval=2.5,
-        first_poll_delay=12.0,
+        first_poll_at=1_900_000_012.0,
     )
     classpath, kwargs = trigger.serialize()
 
@@ -128,9 +127,12 @@ async def test_unknown_modelslab_job_yields_a_job_not_found_error_event(emulator
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
-async def test_transient_poll_failures_are_tolerated(emulator, vendor):
+async def test_an_outage_longer_than_five_polls_is_ridden_out_and_logged_once(
+    emulator, vendor, monkeypatch, task_log
+):
+    monkeypatch.setattr(polling, "OUTAGE_DELAY_CEILING", 0.1)
     job_id = await in_thread(submit, vendor)
-    failures = MAX_CONSECUTIVE_POLL_FAILURES - 1
+    failures = 8
     emulator.add_fault(
         Fault(vendor=vendor, endpoint=POLL_ENDPOINT[vendor], kind="server_error", times=failures)
     )
@@ -140,21 +142,26 @@ async def test_transient_poll_failures_are_tolerated(emulator, vendor):
     assert [event["status"] for event in events] == ["success"]
     poll_requests = emulator.counters()["requests"][f"{vendor}:{POLL_ENDPOINT[vendor]}"]
     assert poll_requests > failures, "the failing polls really were sent, then one more succeeded"
+    text = task_log()
+    assert text.count("is not answering status polls") == 1, "one line when the outage starts"
+    assert text.count("answers again after") == 1
+    assert f"({failures} failed polls)" in text
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
-async def test_persistent_poll_failure_yields_one_error_event(emulator, vendor):
+async def test_a_vendor_down_until_the_deadline_yields_a_timeout_saying_for_how_long(emulator, vendor):
     job_id = await in_thread(submit, vendor)
     emulator.add_fault(Fault(vendor=vendor, endpoint=POLL_ENDPOINT[vendor], kind="server_error", times=None))
 
-    events = await events_of(trigger_for(vendor, [job_id], conn_id=NO_RETRY_CONN_IDS[vendor]))
+    trigger = trigger_for(vendor, [job_id], conn_id=NO_RETRY_CONN_IDS[vendor], end_time=time.time() + 2.0)
+    events = await events_of(trigger)
 
     assert len(events) == 1
-    assert events[0]["status"] == "error"
-    assert events[0]["error_type"] == "NanoBananaServerError"
+    assert events[0]["status"] == "timeout"
     assert events[0]["job_ids"] == [job_id]
+    assert "has not answered for" in events[0]["message"]
     poll_requests = emulator.counters()["requests"][f"{vendor}:{POLL_ENDPOINT[vendor]}"]
-    assert poll_requests == MAX_CONSECUTIVE_POLL_FAILURES
+    assert 2 <= poll_requests <= 4, "pauses grow from 0.5 s while the vendor is down"
 
 
 async def test_rate_limited_polls_wait_for_retry_after(emulator):
@@ -181,15 +188,26 @@ async def test_base64_output_is_left_out_of_the_success_event(emulator):
     assert len(json.dumps(event)) < 2_000, "an event must stay small enough for the metadata DB"
 
 
-async def test_first_poll_waits_for_the_given_delay(emulator):
+async def test_first_poll_waits_until_the_given_time(emulator):
     job_id = await in_thread(submit, "acedata")
     started = time.monotonic()
 
-    events = await events_of(trigger_for("acedata", [job_id], first_poll_delay=0.4))
+    events = await events_of(trigger_for("acedata", [job_id], first_poll_at=time.time() + 0.4))
 
     assert events[0]["status"] == "success"
     assert time.monotonic() - started >= 0.4
     assert emulator.counters()["polls"][job_id] == 1, "after the delay the job was already done"
+
+
+async def test_a_trigger_resumed_after_its_first_poll_time_polls_at_once(emulator):
+    job_id = await in_thread(submit, "modelslab")
+    await asyncio.sleep(2.1)  # the emulator's job is done; a restarted triggerer resumes the trigger
+    started = time.monotonic()
+
+    events = await events_of(trigger_for("modelslab", [job_id], first_poll_at=time.time() - 15))
+
+    assert events[0]["status"] == "success"
+    assert time.monotonic() - started < 0.5, "it does not wait the first eta share again"
 
 
 @pytest.mark.parametrize("vendor", VENDORS)

@@ -1,0 +1,62 @@
+"""What the deployment tests prove after a run: every paid image in S3, and no secret anywhere.
+
+"Anywhere" is every try's task log over REST, every file the deployment wrote (component logs,
+task log files) and the raw bytes of the SQLite metadata DB, which holds trigger kwargs, trigger
+events (``next_kwargs``), XCom, rendered fields and task instance history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import httpx
+
+from airflow_provider_nanobanana.emulator.local_s3 import EXAMPLE_BUCKET, SECRET_KEY, LocalS3
+from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN, DEFAULT_MODELSLAB_KEY
+
+from .dag_runs import Run, instances, task_logs, xcom
+from .deployment import AirflowDeployment
+
+SECRETS = (DEFAULT_MODELSLAB_KEY, DEFAULT_ACEDATA_TOKEN, SECRET_KEY)
+
+
+def succeeded_summaries(airflow: AirflowDeployment, run: Run, task_id: str = "generate") -> list[dict]:
+    """The job summaries of the run's mapped tasks that succeeded."""
+    return [
+        xcom(airflow.api, run, task_id, ti["map_index"])
+        for ti in instances(run, task_id)
+        if ti["state"] == "success"
+    ]
+
+
+def assert_every_image_landed(airflow: AirflowDeployment, s3: LocalS3, run: Run, prefix: str) -> int:
+    """Each image of each succeeded job is in S3 with the vendor's exact bytes; returns how many."""
+    client = s3.client()
+    verified = 0
+    for summary in succeeded_summaries(airflow, run):
+        for index, url in enumerate(summary["images"]):
+            key = f"{prefix}/{run.dag_id}/{run.run_id}/to_s3/-1/{summary['job_id']}_{index}.png"
+            stored = client.get_object(Bucket=EXAMPLE_BUCKET, Key=key)
+            body = stored["Body"].read()
+            assert body == httpx.get(url).content, f"{key} differs from the image the vendor served"
+            assert stored["Metadata"]["sha256"] == hashlib.sha256(body).hexdigest()
+            verified += 1
+    return verified
+
+
+def assert_no_secret_anywhere(airflow: AirflowDeployment, runs: list[Run]) -> int:
+    """Fail on a vendor key or the AWS secret in a REST task log, a file or the DB; count places checked."""
+    checked = 0
+    for run in runs:
+        for where, text in task_logs(airflow.api, run).items():
+            leaked = [secret for secret in SECRETS if secret in text]
+            assert not leaked, f"{leaked} in the REST log of {run.dag_id} {where}"
+            checked += 1
+    for path in Path(airflow.home).rglob("*"):
+        if path.is_file() and path.name != "passwords.json":
+            data = path.read_bytes()
+            leaked = [secret for secret in SECRETS if secret.encode() in data]
+            assert not leaked, f"{leaked} in {path.relative_to(airflow.home)}"
+            checked += 1
+    return checked

@@ -1,0 +1,294 @@
+"""The fault run, kept in the suite: each fault a real deployment meets, and what must hold after it.
+
+Every test drives ``nanobanana_faults`` (mapped prompts, waits in the triggerer, a transfer that
+runs whatever became of its siblings) through the REST API, injects its fault into the emulator,
+the local S3 endpoint or an Airflow component, and then checks: paid requests == jobs (or the
+documented exception), every image of every succeeded job in S3 with the vendor's bytes, and no
+key in any task log, component log or byte of the metadata DB.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from airflow_provider_nanobanana.emulator import Emulator, Fault
+from airflow_provider_nanobanana.emulator.local_s3 import LocalS3
+
+from .conftest import connection_body
+from .dag_runs import Run, instances, refresh, task_logs, trigger, wait_for, wait_until_deferred, xcom
+from .deployment import AirflowDeployment
+from .evidence import assert_every_image_landed, assert_no_secret_anywhere
+
+pytestmark = pytest.mark.deployment
+
+FAULTS = "nanobanana_faults"
+IN_WORKER = "nanobanana_faults_in_worker"
+CONN = {"modelslab": "nanobanana_modelslab_default", "acedata": "nanobanana_acedata_default"}
+
+
+def start(
+    airflow: AirflowDeployment, vendor: str, prompts: list[str], dag_id: str = FAULTS, **conf: Any
+) -> Run:
+    conf = {"conn_id": CONN[vendor], "prompts": prompts, "s3_prefix": f"faults-{vendor}", **conf}
+    return trigger(airflow.api, dag_id, conf=conf)
+
+
+def prompts(label: str, count: int) -> list[str]:
+    return [f"{label} banana number {number}" for number in range(count)]
+
+
+def states(run: Run, task_id: str = "generate") -> list[tuple[str, int]]:
+    return [(ti["state"], ti["try_number"]) for ti in instances(run, task_id)]
+
+
+def log_of(airflow: AirflowDeployment, run: Run, task_id: str, map_index: int) -> str:
+    ti = next(ti for ti in instances(run, task_id) if ti["map_index"] == map_index)
+    return task_logs(airflow.api, run)[(task_id, map_index, ti["try_number"])]
+
+
+def add_connection(
+    airflow: AirflowDeployment, vendor: Emulator, conn_id: str, name: str, **extra: Any
+) -> None:
+    airflow.api.delete(f"/connections/{conn_id}")
+    answer = airflow.api.post(
+        "/connections", json=connection_body(conn_id, vendor.connection_json(name, **extra))
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_lost_submission_answer_is_found_again_or_refused_never_paid_twice(
+    airflow: AirflowDeployment, vendor: Emulator, s3: LocalS3
+):
+    vendor.reset()
+    # AceData answers one submission later than this connection waits (6 s against 3 s) and
+    # drops the answer of another after accepting it; ModelsLab drops one accepted answer.
+    add_connection(airflow, vendor, "nanobanana_acedata_quick", "acedata", timeout=3, max_retries=1)
+    vendor.add_fault(Fault(vendor="acedata", endpoint="images", kind="slow", delay=6))
+    vendor.add_fault(Fault(vendor="acedata", endpoint="images", kind="drop_after_accept"))
+    vendor.add_fault(Fault(vendor="modelslab", endpoint="text2img", kind="drop_after_accept"))
+    acedata = start(airflow, "acedata", prompts("lost", 3), conn_id="nanobanana_acedata_quick")
+    modelslab = start(airflow, "modelslab", prompts("lost", 3))
+
+    wait_for(airflow.api, [acedata, modelslab], timeout=400)
+
+    assert acedata.state == "success", states(acedata)
+    assert sorted(try_number for _, try_number in states(acedata)) == [1, 2, 2], "two answers were lost"
+    lost = [ti for ti in instances(modelslab, "generate") if ti["state"] == "failed"]
+    assert len(lost) == 1, states(modelslab)
+    assert lost[0]["try_number"] == 1, "a possibly billed job is not retried into a second payment"
+    assert "NanoBananaPossiblyBilledError" in log_of(airflow, modelslab, "generate", lost[0]["map_index"])
+    assert vendor.counters()["accepted"] == {"acedata": 3, "modelslab": 3}, "every job paid once"
+    assert "generate[" in log_of(airflow, modelslab, "to_s3", -1), "the transfer names the missing task"
+    assert assert_every_image_landed(airflow, s3, acedata, "faults-acedata") == 3
+    assert assert_every_image_landed(airflow, s3, modelslab, "faults-modelslab") == 2
+    assert_no_secret_anywhere(airflow, [acedata, modelslab])
+
+
+def test_a_vendor_outage_longer_than_a_minute_is_ridden_out_by_every_deferred_wait(
+    airflow: AirflowDeployment, vendor: Emulator, s3: LocalS3
+):
+    vendor.reset()
+    runs = [start(airflow, name, prompts("outage", 6)) for name in CONN]
+    wait_until_deferred(airflow.api, runs, 12)
+    for name, endpoint in (("modelslab", "fetch"), ("acedata", "tasks")):
+        vendor.add_fault(Fault(vendor=name, endpoint=endpoint, kind="drop", times=None))
+    time.sleep(70)
+    vendor.clear_faults()
+
+    wait_for(airflow.api, runs, timeout=300)
+
+    for run in runs:
+        assert run.state == "success", states(run)
+        assert states(run) == [("success", 1)] * 6, "no wait failed, none needed a retry"
+        assert assert_every_image_landed(airflow, s3, run, run_prefix(run)) == 6
+    assert vendor.counters()["accepted"] == {"modelslab": 6, "acedata": 6}
+    assert "is not answering status polls" in airflow.log_text("triggerer")
+    assert_no_secret_anywhere(airflow, runs)
+
+
+def run_prefix(run: Run) -> str:
+    return run.conf["s3_prefix"]
+
+
+def test_a_thirty_second_s3_outage_while_landing_is_ridden_out(
+    airflow: AirflowDeployment, vendor: Emulator, s3: LocalS3
+):
+    vendor.reset()
+    run = start(airflow, "acedata", prompts("s3 outage", 3))
+    wait_until_deferred(airflow.api, [run], 3)
+    back = s3.outage(30)
+    try:
+        wait_for(airflow.api, [run], timeout=300)
+    finally:
+        back.join()
+
+    assert run.state == "success", states(run, "to_s3")
+    assert states(run, "to_s3") == [("success", 1)], "the transfer rode it out in its first try"
+    assert "S3 did not take" in log_of(airflow, run, "to_s3", -1)
+    assert assert_every_image_landed(airflow, s3, run, "faults-acedata") == 3
+    assert vendor.counters()["accepted"]["acedata"] == 3
+    assert_no_secret_anywhere(airflow, [run])
+
+
+def test_bad_input_fails_before_payment_and_without_retries_while_siblings_land(
+    airflow: AirflowDeployment, vendor: Emulator, s3: LocalS3
+):
+    vendor.reset()
+    vendor.add_fault(Fault(vendor="modelslab", endpoint="text2img", kind="moderation"))
+    vendor.add_fault(Fault(vendor="modelslab", endpoint="text2img", kind="quota"))
+    siblings = start(airflow, "acedata", ["a", "b", "", "d", "e", "f"], s3_prefix="faults-siblings")
+    bad = {
+        "huge prompt": start(airflow, "modelslab", ["banana " * 15_000]),
+        "NUL in prompt": start(airflow, "acedata", ["a banana\x00"]),
+        "options text": start(airflow, "acedata", ["a banana"], options="async=false"),
+        "empty model": start(airflow, "acedata", ["a banana"], model=""),
+        "key template": start(
+            airflow,
+            "acedata",
+            ["a banana"],
+            s3_output={"bucket": "nanobanana-images", "key_template": "{prefix}/../{job_id}_{index}.{ext}"},
+        ),
+        "missing connection": start(airflow, "acedata", ["a banana"], conn_id="nanobanana_nowhere"),
+        "refused": start(airflow, "modelslab", ["refuse me", "no credit"]),
+    }
+
+    wait_for(airflow.api, [siblings, *bad.values()], timeout=300)
+
+    for what, run in bad.items():
+        assert all(state == ("failed", 1) for state in states(run)), f"{what}: {states(run)}"
+    assert "Invalid options=" in log_of(airflow, bad["options text"], "generate", 0)
+    assert "does not exist" in log_of(airflow, bad["missing connection"], "generate", 0)
+    refused = {log_of(airflow, bad["refused"], "generate", index) for index in (0, 1)}
+    assert any("NanoBananaContentPolicyError" in text for text in refused)
+    assert any("NanoBananaQuotaError" in text for text in refused)
+    assert vendor.counters()["accepted"] == {"modelslab": 0, "acedata": 5}
+    assert states(siblings) == [("success", 1)] * 2 + [("failed", 1)] + [("success", 1)] * 3
+    assert states(siblings, "to_s3") == [("failed", 1)], "it lands the five, then fails naming the sixth"
+    assert "generate[2] (failed)" in log_of(airflow, siblings, "to_s3", -1)
+    assert assert_every_image_landed(airflow, s3, siblings, "faults-siblings") == 5
+    assert_no_secret_anywhere(airflow, [siblings, *bad.values()])
+
+
+def test_a_key_echoed_in_a_job_failure_reaches_no_log_event_or_table(
+    airflow: AirflowDeployment, vendor: Emulator, s3: LocalS3
+):
+    vendor.reset()
+    vendor.add_fault(Fault(vendor="modelslab", endpoint="text2img", kind="job_fails_echoing_key"))
+    vendor.add_fault(Fault(vendor="acedata", endpoint="images", kind="job_fails_echoing_key"))
+    runs = [start(airflow, name, ["an echoing banana"]) for name in CONN]
+
+    wait_for(airflow.api, runs, timeout=300)
+
+    for run in runs:
+        assert states(run) == [("success", 2)], "the failed job is submitted anew by the retry"
+        assert "request key ***" in task_logs(airflow.api, run)[("generate", 0, 1)], "echoed, then scrubbed"
+    assert vendor.counters()["accepted"] == {"modelslab": 2, "acedata": 2}
+    assert "request key ***" in airflow.metadata_db_text(), "the trigger event stored the scrubbed text"
+    assert_no_secret_anywhere(airflow, runs)
+
+
+def test_a_triggerer_killed_with_twelve_waits_deferred_resumes_them_without_starting_over(
+    airflow: AirflowDeployment, vendor: Emulator, s3: LocalS3
+):
+    vendor.reset()
+    runs = [start(airflow, name, prompts("restart", 6)) for name in CONN]
+    wait_until_deferred(airflow.api, runs, 12)
+    time.sleep(10)  # most of the first eta share has passed when the triggerer dies
+    airflow.kill("triggerer")
+    airflow.restart("triggerer")
+
+    wait_for(airflow.api, runs, timeout=300)
+
+    for run in runs:
+        assert states(run) == [("success", 1)] * 6
+        assert assert_every_image_landed(airflow, s3, run, run_prefix(run)) == 6
+    assert vendor.counters()["accepted"] == {"modelslab": 6, "acedata": 6}
+    ready = {job["job_id"]: job["ready_at"] for job in vendor.timeline()}
+    lags = [
+        iso_seconds(ti["end_date"]) - ready[summary_job_id(airflow, run, ti)]
+        for run in runs
+        if run_prefix(run) == "faults-modelslab"
+        for ti in instances(run, "generate")
+    ]
+    print(f"ModelsLab jobs finished {max(lags):.1f} s at most before their task did (after the restart)")
+    assert max(lags) < 12, "a resumed trigger polls at its recorded time, not 3/4 of the eta later"
+    assert_no_secret_anywhere(airflow, runs)
+
+
+def summary_job_id(airflow: AirflowDeployment, run: Run, ti: dict[str, Any]) -> str:
+    return xcom(airflow.api, run, "generate", ti["map_index"])["job_id"]
+
+
+def iso_seconds(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def test_a_task_runner_killed_right_after_acceptance_reattaches_on_retry(
+    airflow: AirflowDeployment, vendor: Emulator, s3: LocalS3
+):
+    vendor.reset()
+    run = start(airflow, "acedata", ["a banana whose worker dies"], dag_id=IN_WORKER)
+    deadline = time.monotonic() + 120
+    while vendor.counters()["accepted"]["acedata"] < 1:
+        assert time.monotonic() < deadline, "the job was never submitted"
+        time.sleep(0.2)
+    refresh(airflow.api, [run])
+    (ti,) = instances(run, "generate")
+    runners = airflow.task_runners()
+    assert ti["id"] in runners, "the task waits in its worker, so its runner is alive"
+    os.kill(runners[ti["id"]], signal.SIGKILL)
+
+    wait_for(airflow.api, [run], timeout=300)
+
+    assert states(run) == [("success", 2)]
+    assert "Reattaching to job" in task_logs(airflow.api, run)[("generate", 0, 2)]
+    assert vendor.counters()["accepted"]["acedata"] == 1
+    assert assert_every_image_landed(airflow, s3, run, "faults-acedata") == 1
+    assert_no_secret_anywhere(airflow, [run])
+
+
+def test_a_killed_scheduler_restarted_mid_run_pays_each_job_once(
+    airflow: AirflowDeployment, vendor: Emulator, s3: LocalS3
+):
+    vendor.reset()
+    runs = [start(airflow, name, prompts("scheduler", 3)) for name in CONN]
+    wait_until_deferred(airflow.api, runs, 6)
+    airflow.kill("scheduler")
+    time.sleep(5)
+    airflow.restart("scheduler")
+
+    wait_for(airflow.api, runs, timeout=300)
+
+    for run in runs:
+        assert run.state == "success", states(run)
+        assert assert_every_image_landed(airflow, s3, run, run_prefix(run)) == 3
+    assert vendor.counters()["accepted"] == {"modelslab": 3, "acedata": 3}
+    assert_no_secret_anywhere(airflow, runs)
+
+
+def test_clearing_a_running_task_reattaches_and_clearing_a_finished_one_submits_anew(
+    airflow: AirflowDeployment, vendor: Emulator, s3: LocalS3
+):
+    vendor.reset()
+    run = start(airflow, "acedata", ["a banana cleared twice"])
+    wait_until_deferred(airflow.api, [run], 1)
+    clear = {"dag_run_id": run.run_id, "task_ids": ["generate"], "dry_run": False, "only_failed": False}
+
+    assert airflow.api.post(f"/dags/{FAULTS}/clearTaskInstances", json=clear).status_code == 200
+    run.state = "queued"
+    wait_for(airflow.api, [run], timeout=300)
+    assert run.state == "success"
+    assert vendor.counters()["accepted"]["acedata"] == 1, "the cleared running task reattached"
+
+    assert airflow.api.post(f"/dags/{FAULTS}/clearTaskInstances", json=clear).status_code == 200
+    run.state = "queued"
+    wait_for(airflow.api, [run], timeout=300)
+    assert run.state == "success"
+    assert vendor.counters()["accepted"]["acedata"] == 2, "a cleared finished task is a re-run"
+    assert_no_secret_anywhere(airflow, [run])

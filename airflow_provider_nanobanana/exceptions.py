@@ -147,6 +147,13 @@ class NanoBananaImageTransferError(NanoBananaError):
         self.host = host
 
 
+class NanoBananaMissingImagesError(NanoBananaFailsWithoutRetry):
+    """A transfer landed what it received, but upstream task instances delivered nothing.
+
+    Retrying the transfer cannot help; re-run (clear) the failed upstream tasks, then the transfer.
+    """
+
+
 class NanoBananaImageExpiredError(NanoBananaImageTransferError):
     """The image link answered 404/410/403: ModelsLab deletes images after 24 hours unless the
     account has vendor-side S3 configured, so land images well within that window."""

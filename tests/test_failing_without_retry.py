@@ -12,6 +12,7 @@ WITHOUT_RETRY = [
     exceptions.NanoBananaContentPolicyError,
     exceptions.NanoBananaQuotaError,
     exceptions.NanoBananaPossiblyBilledError,
+    exceptions.NanoBananaMissingImagesError,
 ]
 WITH_RETRY = [
     exceptions.NanoBananaRateLimitError,

@@ -64,6 +64,7 @@ class JobStore:
         self._files: dict[str, ImageFile] = {}
         self._accepted = {MODELSLAB: 0, ACEDATA: 0}
         self._polls: dict[str, int] = {}
+        self._poll_times: dict[str, list[float]] = {}
         self._requests: dict[str, int] = {}
 
     def next_number(self) -> int:
@@ -83,6 +84,7 @@ class JobStore:
             job = self._jobs.get((vendor, job_id))
             if job is not None:
                 self._polls[job_id] = self._polls.get(job_id, 0) + 1
+                self._poll_times.setdefault(job_id, []).append(time.time())
             return job
 
     def created_between(self, vendor: str, owner: str, low: float, high: float) -> list[Job]:
@@ -115,8 +117,8 @@ class JobStore:
             self._requests[name] = self._requests.get(name, 0) + 1
 
     def timeline(self) -> list[dict[str, str | float | int]]:
-        """When each job was accepted and became ready, and how often it was polled: what the
-        waiting benchmark needs to measure how late each job was noticed."""
+        """When each job was accepted and became ready, and when it was polled: what the waiting
+        benchmark and the triggerer-restart test need to measure how late each job was noticed."""
         with self._lock:
             return [
                 {
@@ -125,6 +127,7 @@ class JobStore:
                     "created_at": job.created_at,
                     "ready_at": job.ready_at,
                     "polls": self._polls.get(job.job_id, 0),
+                    "poll_times": list(self._poll_times.get(job.job_id, ())),
                 }
                 for job in self._jobs.values()
             ]
@@ -143,4 +146,5 @@ class JobStore:
             self._files.clear()
             self._accepted = dict.fromkeys(self._accepted, 0)
             self._polls.clear()
+            self._poll_times.clear()
             self._requests.clear()

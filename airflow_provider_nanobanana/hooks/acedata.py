@@ -55,11 +55,13 @@ _OPTIONS = ("async", "callback_url")
 # Sync mode answers once the images exist: "1-5 minutes" in AceData's guidance, and its own CLI
 # waits up to 30 minutes. A read timeout shorter than the generation would lose a paid answer.
 SYNC_READ_TIMEOUT = 900.0
-# How far around the recorded send time a lost submission's task is looked for: clocks differ,
-# and a sync submission's task may be created a moment after the request left.
+# How far around the recorded send time a lost submission's task is looked for: clocks differ.
 _LOST_SUBMISSION_SLACK = 60.0
 _SEARCH_PAGE = 100
 _SEARCH_PAGES = 10
+# A lost request may still be creating its task until its read timeout has run out, plus this.
+_IN_FLIGHT_MARGIN = 30.0
+_SEARCH_PAUSE = 5.0
 # The request fields a lost submission is recognised by (input images by their number: presigned
 # URLs differ each time they are made).
 _MATCHED_FIELDS = ("action", "prompt", "model", "count", "aspect_ratio", "resolution")
@@ -141,19 +143,22 @@ def _chunks(job_ids: Sequence[str]) -> list[Sequence[str]]:
 
 
 def build_task_search(sent_at: float, offset: int) -> ApiCall:
-    """Tasks created around ``sent_at``, newest pages first: how a lost submission is found."""
-    latest = min(time.time(), sent_at + _LOST_SUBMISSION_SLACK) + _LOST_SUBMISSION_SLACK
+    """Tasks created since just before ``sent_at``, newest pages first: how a lost submission is found."""
     return ApiCall(
         "tasks",
         TASKS_PATH,
         {
             "action": "retrieve_batch",
             "created_at_min": round(sent_at - _LOST_SUBMISSION_SLACK, 3),
-            "created_at_max": round(latest, 3),
+            "created_at_max": round(time.time() + _LOST_SUBMISSION_SLACK, 3),
             "limit": _SEARCH_PAGE,
             "offset": offset,
         },
     )
+
+
+def _utc(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="seconds")
 
 
 def is_same_submission(task: Any, sent: Mapping[str, Any]) -> bool:
@@ -216,37 +221,53 @@ class AceDataHook(NanoBananaBaseHook):
     def find_lost_submission(self, request: ImageJobRequest, *, sent_at: float) -> ImageJobResult | None:
         """Search the tasks created around ``sent_at`` for one whose echoed request is ``request``.
 
-        One match is the job; none means AceData created no task, so submitting again pays once.
-        Several matches, or an answer that is not a task list, cannot settle it:
+        One match is the job. No match proves nothing was created only once the lost request
+        can no longer be in flight (its read timeout, plus a margin, after ``sent_at``): a slow
+        answer may still be creating the task, so until then the search is repeated. Several
+        matches, or an answer that is not a task list, cannot settle it:
         ``NanoBananaPossiblyBilledError``.
         """
-        sent = build_submission(request, self._default_model(self.settings.extras)).body
-        when = datetime.fromtimestamp(sent_at, tz=timezone.utc).isoformat(timespec="seconds")
-        matches: list[ImageJobResult] = []
-        for page in range(_SEARCH_PAGES):
-            items = self.call(build_task_search(sent_at, page * _SEARCH_PAGE)).get("items")
-            if not isinstance(items, list):
-                raise NanoBananaPossiblyBilledError(
-                    f"AceData tasks: the search for the task sent at {when} did not answer with a task "
-                    "list, so whether that submission created a (billed) task is unknown.",
-                    vendor=VENDOR,
-                )
-            matches += [parse_task(task) for task in items if is_same_submission(task, sent)]
-            if len(items) < _SEARCH_PAGE:
+        call = build_submission(request, self._default_model(self.settings.extras))
+        in_flight_until = sent_at + (call.read_timeout or self.settings.timeout) + _IN_FLIGHT_MARGIN
+        while True:
+            matches = self._tasks_sent_as(call.body, sent_at)
+            if matches or time.time() >= in_flight_until:
                 break
+            self.log.info(
+                "No AceData task for the request sent at %s yet; it may still be in flight, so "
+                "searching again until %s.",
+                _utc(sent_at),
+                _utc(in_flight_until),
+            )
+            time.sleep(min(_SEARCH_PAUSE, max(0.0, in_flight_until - time.time())))
         if len(matches) > 1:
             raise NanoBananaPossiblyBilledError(
-                f"AceData has {len(matches)} tasks with this request created around {when} "
+                f"AceData has {len(matches)} tasks with this request created around {_utc(sent_at)} "
                 f"({', '.join(match.job_id for match in matches)}); which one the lost submission "
                 "created cannot be told.",
                 vendor=VENDOR,
             )
         self.log.info(
             "AceData search for the submission sent at %s: %s.",
-            when,
+            _utc(sent_at),
             f"task {matches[0].job_id}" if matches else "no such task, so none was created",
         )
         return matches[0] if matches else None
+
+    def _tasks_sent_as(self, sent: Mapping[str, Any], sent_at: float) -> list[ImageJobResult]:
+        matches: list[ImageJobResult] = []
+        for page in range(_SEARCH_PAGES):
+            items = self.call(build_task_search(sent_at, page * _SEARCH_PAGE)).get("items")
+            if not isinstance(items, list):
+                raise NanoBananaPossiblyBilledError(
+                    f"AceData tasks: the search for the task sent at {_utc(sent_at)} did not answer "
+                    "with a task list, so whether that submission created a (billed) task is unknown.",
+                    vendor=VENDOR,
+                )
+            matches += [parse_task(task) for task in items if is_same_submission(task, sent)]
+            if len(items) < _SEARCH_PAGE:
+                return matches
+        return matches
 
     def get_jobs(self, job_ids: Sequence[str]) -> dict[str, ImageJobResult]:
         """Retrieve many tasks, up to 100 per request; ids AceData does not know are absent."""

@@ -96,7 +96,7 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
         self.s3_retry_seconds = s3_retry_seconds
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        from airflow_provider_nanobanana.exceptions import NanoBananaImageTransferError
+        from airflow_provider_nanobanana.exceptions import NanoBananaMissingImagesError
         from airflow_provider_nanobanana.s3.destination import S3Destination
         from airflow_provider_nanobanana.s3.landing import as_job_list
         from airflow_provider_nanobanana.transfers.upstream import unsuccessful_upstream
@@ -117,8 +117,9 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
         )
         landed = self.land_in_s3(context, as_job_list(self.jobs), destination, prompt=self.prompt)
         if missing := unsuccessful_upstream(context, self.upstream_task_ids):
-            raise NanoBananaImageTransferError(
+            raise NanoBananaMissingImagesError(
                 f"Landed {len(landed)} images; the images of {len(missing)} upstream task instances "
-                f"never arrived, since they did not succeed: {', '.join(missing)}."
+                f"never arrived, since they did not succeed: {', '.join(missing)}. Clear those, "
+                "then this task."
             )
         return landed

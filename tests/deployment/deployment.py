@@ -166,9 +166,6 @@ class AirflowDeployment:
             )
         return self._api
 
-    def log_text(self, component: str) -> str:
-        return (self.home / f"{component}.log").read_text(errors="replace")
-
     def metadata_db_text(self) -> str:
         """Every row of every table of the metadata DB, as text (what ``pg_dump --data-only`` shows)."""
         with closing(sqlite3.connect(self.home / "airflow.db")) as db:

@@ -8,6 +8,7 @@ events (``next_kwargs``), XCom, rendered fields and task instance history.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import httpx
@@ -49,9 +50,19 @@ def assert_no_secret_anywhere(airflow: AirflowDeployment, runs: list[Run]) -> in
     """Fail on a vendor key or the AWS secret in a REST task log, a file or the DB; count places checked."""
     checked = 0
     for run in runs:
-        for where, text in task_logs(airflow.api, run).items():
+        answers = {
+            **{f"log {where}": text for where, text in task_logs(airflow.api, run).items()},
+            "task instances": airflow.api.get(f"{run.path}/taskInstances").text,
+            "XCom": json.dumps(
+                [
+                    airflow.api.get(f"{run.path}/taskInstances/{ti['task_id']}/xcomEntries").json()
+                    for ti in run.task_instances
+                ]
+            ),
+        }
+        for where, text in answers.items():
             leaked = [secret for secret in SECRETS if secret in text]
-            assert not leaked, f"{leaked} in the REST log of {run.dag_id} {where}"
+            assert not leaked, f"{leaked} in the REST answer ({where}) of {run.dag_id}"
             checked += 1
     for path in Path(airflow.home).rglob("*"):
         if path.is_file() and path.name != "passwords.json":

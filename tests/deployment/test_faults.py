@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from airflow_provider_nanobanana.emulator import Emulator, Fault
 from airflow_provider_nanobanana.emulator.local_s3 import LocalS3
 
 from .conftest import connection_body
-from .dag_runs import Run, instances, refresh, task_logs, trigger, wait_for, wait_until_deferred, xcom
+from .dag_runs import Run, instances, refresh, task_logs, trigger, wait_for, wait_until_deferred
 from .deployment import AirflowDeployment
 from .evidence import assert_every_image_landed, assert_no_secret_anywhere
 
@@ -81,7 +80,9 @@ def test_a_lost_submission_answer_is_found_again_or_refused_never_paid_twice(
     assert sorted(try_number for _, try_number in states(acedata)) == [1, 2, 2], "two answers were lost"
     lost = [ti for ti in instances(modelslab, "generate") if ti["state"] == "failed"]
     assert len(lost) == 1, states(modelslab)
-    assert lost[0]["try_number"] == 1, "a possibly billed job is not retried into a second payment"
+    # Try 1 lost the answer (a retryable error); try 2 found the intent and failed for good,
+    # without the third try the DAG allows: a possibly billed job is never paid for again.
+    assert lost[0]["try_number"] == 2, states(modelslab)
     assert "NanoBananaPossiblyBilledError" in log_of(airflow, modelslab, "generate", lost[0]["map_index"])
     assert vendor.counters()["accepted"] == {"acedata": 3, "modelslab": 3}, "every job paid once"
     assert "generate[" in log_of(airflow, modelslab, "to_s3", -1), "the transfer names the missing task"
@@ -106,14 +107,10 @@ def test_a_vendor_outage_longer_than_a_minute_is_ridden_out_by_every_deferred_wa
     for run in runs:
         assert run.state == "success", states(run)
         assert states(run) == [("success", 1)] * 6, "no wait failed, none needed a retry"
-        assert assert_every_image_landed(airflow, s3, run, run_prefix(run)) == 6
+        assert assert_every_image_landed(airflow, s3, run, run.conf["s3_prefix"]) == 6
     assert vendor.counters()["accepted"] == {"modelslab": 6, "acedata": 6}
-    assert "is not answering status polls" in airflow.log_text("triggerer")
+    assert "is not answering status polls" in task_logs(airflow.api, runs[0])[("generate", 0, 1)]
     assert_no_secret_anywhere(airflow, runs)
-
-
-def run_prefix(run: Run) -> str:
-    return run.conf["s3_prefix"]
 
 
 def test_a_thirty_second_s3_outage_while_landing_is_ridden_out(
@@ -199,7 +196,8 @@ def test_a_triggerer_killed_with_twelve_waits_deferred_resumes_them_without_star
     vendor.reset()
     runs = [start(airflow, name, prompts("restart", 6)) for name in CONN]
     wait_until_deferred(airflow.api, runs, 12)
-    time.sleep(10)  # most of the first eta share has passed when the triggerer dies
+    time.sleep(8)  # half of the ModelsLab triggers' first wait (3/4 of a 20 s eta) has passed
+    killed_at = time.time()
     airflow.kill("triggerer")
     airflow.restart("triggerer")
 
@@ -207,26 +205,20 @@ def test_a_triggerer_killed_with_twelve_waits_deferred_resumes_them_without_star
 
     for run in runs:
         assert states(run) == [("success", 1)] * 6
-        assert assert_every_image_landed(airflow, s3, run, run_prefix(run)) == 6
+        assert assert_every_image_landed(airflow, s3, run, run.conf["s3_prefix"]) == 6
     assert vendor.counters()["accepted"] == {"modelslab": 6, "acedata": 6}
-    ready = {job["job_id"]: job["ready_at"] for job in vendor.timeline()}
-    lags = [
-        iso_seconds(ti["end_date"]) - ready[summary_job_id(airflow, run, ti)]
-        for run in runs
-        if run_prefix(run) == "faults-modelslab"
-        for ti in instances(run, "generate")
-    ]
-    print(f"ModelsLab jobs finished {max(lags):.1f} s at most before their task did (after the restart)")
-    assert max(lags) < 12, "a resumed trigger polls at its recorded time, not 3/4 of the eta later"
+    first_poll_after_kill = {job["vendor"]: [] for job in vendor.timeline()}
+    for job in vendor.timeline():
+        first_poll_after_kill[job["vendor"]].append(min(t for t in job["poll_times"] if t > killed_at))
+    # AceData triggers have no eta: each polls the moment a triggerer takes it up again.
+    rehomed = max(first_poll_after_kill["acedata"])
+    late = max(first_poll_after_kill["modelslab"]) - min(first_poll_after_kill["acedata"])
+    print(
+        f"triggers re-homed {rehomed - killed_at:.1f} s after the kill (Airflow waits "
+        f"[triggerer] triggerer_health_check_threshold); ModelsLab triggers polled {late:.1f} s after that"
+    )
+    assert late < 5, "a resumed trigger polls at its recorded time, not 3/4 of the eta after the restart"
     assert_no_secret_anywhere(airflow, runs)
-
-
-def summary_job_id(airflow: AirflowDeployment, run: Run, ti: dict[str, Any]) -> str:
-    return xcom(airflow.api, run, "generate", ti["map_index"])["job_id"]
-
-
-def iso_seconds(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def test_a_task_runner_killed_right_after_acceptance_reattaches_on_retry(
@@ -267,7 +259,7 @@ def test_a_killed_scheduler_restarted_mid_run_pays_each_job_once(
 
     for run in runs:
         assert run.state == "success", states(run)
-        assert assert_every_image_landed(airflow, s3, run, run_prefix(run)) == 3
+        assert assert_every_image_landed(airflow, s3, run, run.conf["s3_prefix"]) == 3
     assert vendor.counters()["accepted"] == {"modelslab": 3, "acedata": 3}
     assert_no_secret_anywhere(airflow, runs)
 

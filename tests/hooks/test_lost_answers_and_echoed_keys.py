@@ -16,6 +16,7 @@ from airflow_provider_nanobanana.exceptions import (
     NanoBananaTimeoutError,
 )
 from airflow_provider_nanobanana.hooks import acedata as acedata_module
+from airflow_provider_nanobanana.hooks.acedata import AceDataHook
 from airflow_provider_nanobanana.hooks.base import ApiCall
 from airflow_provider_nanobanana.hooks.modelslab_responses import parse_job
 from airflow_provider_nanobanana.jobs import ImageJobRequest, JobKind, JobState
@@ -66,14 +67,36 @@ def test_acedata_finds_the_task_a_submission_with_a_lost_answer_created(acedata,
     assert emulator.counters()["accepted"]["acedata"] == 2, "the search itself pays for nothing"
 
 
-def test_acedata_says_no_task_was_created_when_the_request_never_arrived(acedata, emulator):
+@pytest.fixture
+def quick_acedata(emulator, monkeypatch):
+    """A hook with a 0.5 s timeout, whose lost requests stop being in flight 0.5 s after that."""
+    monkeypatch.setattr(acedata_module, "_IN_FLIGHT_MARGIN", 0.5)
+    monkeypatch.setattr(acedata_module, "_SEARCH_PAUSE", 0.2)
+    with AceDataHook(timeout=0.5, retry_delay=0.05) as hook:
+        yield hook
+
+
+def test_acedata_says_no_task_was_created_once_the_request_cannot_be_in_flight(quick_acedata, emulator):
     emulator.add_fault(Fault(vendor="acedata", endpoint="images", kind="drop"))
     sent_at = time.time()
     with pytest.raises(NanoBananaSubmissionUnknownError):
-        acedata.submit(FOX)
+        quick_acedata.submit(FOX)
 
-    assert acedata.find_lost_submission(FOX, sent_at=sent_at) is None
+    assert quick_acedata.find_lost_submission(FOX, sent_at=sent_at) is None
+    assert time.time() - sent_at >= 1.0, "it searched until the request's timeout and margin had passed"
     assert emulator.counters()["accepted"]["acedata"] == 0
+
+
+def test_a_task_a_slow_request_creates_after_the_first_search_is_still_found(quick_acedata, emulator):
+    emulator.add_fault(Fault(vendor="acedata", endpoint="images", kind="slow", delay=0.8))
+    sent_at = time.time()
+    with pytest.raises(NanoBananaSubmissionUnknownError):
+        quick_acedata.submit(FOX)  # times out at 0.5 s; the task appears at 0.8 s
+
+    found = quick_acedata.find_lost_submission(FOX, sent_at=sent_at)
+
+    assert found is not None
+    assert emulator.counters()["accepted"]["acedata"] == 1
 
 
 def test_two_matching_acedata_tasks_cannot_be_told_apart(acedata):

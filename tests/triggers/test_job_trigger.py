@@ -232,3 +232,16 @@ def test_error_event_keeps_what_retry_rules_need():
     with pytest.raises(NanoBananaRateLimitError) as error:
         results_from_event(event)
     assert error.value.retry_after == 42.0
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+async def test_a_key_the_vendor_echoes_in_a_failed_job_never_reaches_the_trigger_event(emulator, vendor):
+    emulator.add_fault(Fault(vendor=vendor, endpoint=SUBMIT_ENDPOINT[vendor], kind="job_fails_echoing_key"))
+    job_id = await in_thread(submit, vendor)
+
+    (event,) = await events_of(trigger_for(vendor, [job_id]))
+
+    assert event["status"] == "failed"
+    assert "request key ***" in event["result"]["error_message"], "the vendor echoed it; it was scrubbed"
+    assert DEFAULT_MODELSLAB_KEY not in json.dumps(event)
+    assert DEFAULT_ACEDATA_TOKEN not in json.dumps(event)

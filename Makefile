@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint emulator clean
+.PHONY: demo test bench compat compat-quick lint emulator clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,15 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
+# Every Airflow line the package claims, each in its own fresh venv under .compat/ (see scripts/compat.py):
+# install, providers list, imports, DAG parsing, the example pipeline by dag.test(), then the test suite.
+compat: $(STAMP)
+	$(BIN)/python scripts/compat.py
+
+# The same checks without the test suite (about 5 minutes): CI runs it after make test.
+compat-quick: $(STAMP)
+	$(BIN)/python scripts/compat.py --quick
+
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -31,4 +40,4 @@ emulator: $(STAMP)
 	$(BIN)/nanobanana-emulator --port 8765
 
 clean:
-	rm -rf $(VENV) demo-output bench-results .pytest_cache .ruff_cache
+	rm -rf $(VENV) .compat compat-results.json demo-output bench-results .pytest_cache .ruff_cache

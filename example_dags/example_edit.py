@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_nanobanana.operators.edit import NanoBananaEditImageOperator
 from airflow_provider_nanobanana.sensors.image_job import NanoBananaJobSensor

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
 from airflow_provider_nanobanana.transfers.images_to_s3 import NanoBananaImagesToS3Operator

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import DAG, AssetAlias, task
+from airflow.providers.common.compat.sdk import DAG, AssetAlias, task
 
 with DAG(
     dag_id="nanobanana_new_images",

@@ -16,6 +16,7 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 import logging  # noqa: E402
 
 import pytest  # noqa: E402
+from airflow_versions import AIRFLOW_3  # noqa: E402
 
 from airflow_provider_nanobanana.emulator.settings import (  # noqa: E402
     DEFAULT_ACEDATA_TOKEN,
@@ -27,15 +28,16 @@ pytest_plugins = ["airflow_provider_nanobanana.emulator.pytest_plugin"]
 
 @pytest.fixture
 def task_log(caplog, capsys):
-    """Everything a task log would show: stdlib records at DEBUG (httpx, httpcore) and what Airflow's
-    structlog-based loggers print. Call it to read the text so far."""
+    """Everything a task log would show: stdlib records at DEBUG (httpx, httpcore) and what Airflow 3's
+    structlog-based loggers print. Call it to read the text so far. (Airflow 2 prints the same stdlib
+    records to stdout again, so there stdout would only count each line twice.)"""
     caplog.set_level(logging.DEBUG)
     seen: list[str] = []
 
     def read() -> str:
         captured = capsys.readouterr()
         seen.append(captured.out + captured.err)
-        return caplog.text + "".join(seen)
+        return caplog.text + ("".join(seen) if AIRFLOW_3 else "")
 
     return read
 

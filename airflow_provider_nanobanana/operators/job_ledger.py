@@ -42,7 +42,7 @@ class JobLedger:
     def recall(self) -> dict[str, Any] | None:
         if self._store is not None:
             return self._store.get(STATE_KEY)
-        raw = Variable.get(self.variable_key, default=None)
+        raw = Variable.get(self.variable_key, None)  # positional: 2.x names it default_var, 3.x default
         return json.loads(raw) if raw else None
 
     def remember(self, entry: dict[str, Any]) -> None:
@@ -56,5 +56,5 @@ class JobLedger:
     def forget(self) -> None:
         if self._store is not None:
             self._store.delete(STATE_KEY)
-        elif Variable.get(self.variable_key, default=None) is not None:
+        elif Variable.get(self.variable_key, None) is not None:
             Variable.delete(self.variable_key)

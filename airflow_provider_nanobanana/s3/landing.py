@@ -209,9 +209,11 @@ class _Uploader:
             raise ref.error(
                 NanoBananaImageTransferError, f"could not be written to {uri}: {error}"
             ) from error
-        self.lineage.add_output_asset(
-            context=self.hook, scheme="s3", asset_kwargs={"bucket": destination.bucket, "key": key}
-        )
+        object_kwargs = {"bucket": destination.bucket, "key": key}
+        if hasattr(self.lineage, "add_output_asset"):
+            self.lineage.add_output_asset(context=self.hook, scheme="s3", asset_kwargs=object_kwargs)
+        else:  # Airflow 2 says "dataset"
+            self.lineage.add_output_dataset(context=self.hook, scheme="s3", dataset_kwargs=object_kwargs)
         self.log.info(
             "%s: %s %s -> %s (sha256 %s) in %.2f s",
             ref,

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from airflow_versions import dag_bag
 
 REPO = Path(__file__).resolve().parents[2]
 DAG_SOURCES = [*(REPO / "example_dags").glob("example_*.py"), *(Path(__file__).parent / "dags").glob("*.py")]
@@ -36,13 +37,17 @@ def example_bucket(nanobanana_s3) -> str:
 @pytest.fixture
 def run_dag(airflow_db, nanobanana_connections, example_bucket, monkeypatch):
     """Run one DAG with ``dag.test()``; ``deferrable`` sets ``[operators] default_deferrable`` for it."""
-    from airflow.dag_processing.dagbag import DagBag
 
     def run(dag_id: str, *, deferrable: bool):
         monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", str(deferrable))
-        bag = DagBag(dag_folder=str(airflow_db))
+        bag = dag_bag(str(airflow_db))
         assert not bag.import_errors, bag.import_errors
-        return bag.get_dag(dag_id).test()
+        dag = bag.get_dag(dag_id)
+        if hasattr(dag, "sync_to_db"):
+            # Airflow 2's dag.test() does not write the DAG to the DB; its DAG processor would, and
+            # asset-alias events need the alias row that creates.
+            dag.sync_to_db()
+        return dag.test()
 
     return run
 

@@ -6,6 +6,7 @@ import json
 from typing import Any, ClassVar
 
 import pytest
+from airflow_versions import outlet_event_accessors
 
 from airflow_provider_nanobanana.operators import job_ledger
 
@@ -51,7 +52,8 @@ class FakeVariable:
     store: ClassVar[dict[str, str]] = {}
 
     @classmethod
-    def get(cls, key: str, default: Any = None) -> Any:
+    def get(cls, key: str, default: Any = None, /) -> Any:
+        """Positional default only: Airflow 2 calls it ``default_var``, Airflow 3 ``default``."""
         return cls.store.get(key, default)
 
     @classmethod
@@ -72,12 +74,10 @@ def variable_name(ti: FakeTaskInstance) -> str:
 @pytest.fixture
 def context() -> dict[str, Any]:
     """Airflow 3.3+ context: the ledger lives in the task state store; asset events are recorded."""
-    from airflow.sdk.execution_time.context import OutletEventAccessors
-
     return {
         "ti": FakeTaskInstance(),
         "task_state_store": FakeTaskStateStore(),
-        "outlet_events": OutletEventAccessors(),
+        "outlet_events": outlet_event_accessors(),
     }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
 from airflow_provider_nanobanana.transfers.images_to_s3 import NanoBananaImagesToS3Operator

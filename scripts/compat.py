@@ -54,12 +54,8 @@ def line_of(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-def venv_for(version: str) -> Path:
-    venv = VENVS / version
-    python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    started = time.monotonic()
+def install(python: Path, version: str, *requirements: str) -> None:
+    """Install ``requirements`` beside ``apache-airflow==version``, resolver left free (but for 3.0)."""
     subprocess.run(
         [
             str(UV),
@@ -70,13 +66,26 @@ def venv_for(version: str) -> Path:
             str(python),
             "--prerelease=allow" if not re.fullmatch(r"[\d.]+", version) else "--prerelease=if-necessary",
             f"apache-airflow=={version}",
-            f"{REPO}[emulator]",
-            "--reinstall-package",
-            "airflow-provider-nanobanana",
-            *TEST_HELPERS,
+            *requirements,
             *WITH_AIRFLOW_CONSTRAINTS.get(line_of(version), ()),
         ],
         check=True,
+    )
+
+
+def venv_for(version: str) -> Path:
+    venv = VENVS / version
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    started = time.monotonic()
+    install(
+        python,
+        version,
+        f"{REPO}[emulator]",
+        "--reinstall-package",
+        "airflow-provider-nanobanana",
+        *TEST_HELPERS,
     )
     print(f"{version}: venv ready in {time.monotonic() - started:.0f} s", flush=True)
     return python
@@ -84,19 +93,7 @@ def venv_for(version: str) -> Path:
 
 def run_suite(version: str, python: Path) -> str:
     """The test suite but the deployment tiers, in this version's venv; ``ok (N passed, ...)``."""
-    subprocess.run(
-        [
-            str(UV),
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(python),
-            f"{REPO}[dev]",
-            f"apache-airflow=={version}",
-        ],
-        check=True,
-    )
+    install(python, version, f"{REPO}[dev]")
     started = time.monotonic()
     done = subprocess.run(
         [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not deployment", "-rs"],
@@ -105,8 +102,13 @@ def run_suite(version: str, python: Path) -> str:
         timeout=3600,
         cwd=REPO,
     )
+    (python.parent.parent / "suite.log").write_text(done.stdout + done.stderr)
     summary = next(
-        (line.strip("= ") for line in reversed(done.stdout.splitlines()) if " in " in line and "=" in line),
+        (
+            line.strip("= ")
+            for line in reversed(done.stdout.splitlines())
+            if re.search(r"\d+ (passed|failed|error)", line) and line.startswith("=")
+        ),
         done.stdout[-300:],
     )
     print(f"{version}: suite done in {time.monotonic() - started:.0f} s: {summary}", flush=True)

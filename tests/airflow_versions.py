@@ -41,3 +41,10 @@ def asset_event_model() -> Any:
     except ImportError:
         from airflow.models.dataset import DatasetEvent as AssetEvent
     return AssetEvent
+
+
+def alias_events(accessor: Any) -> list[tuple[str, dict[str, Any]]]:
+    """``(asset uri, extra)`` of each event recorded on an alias's outlet-event accessor."""
+    if hasattr(accessor, "asset_alias_events"):
+        return [(event.dest_asset_key.uri, event.extra) for event in accessor.asset_alias_events]
+    return [(event["dest_dataset_uri"], event["extra"]) for event in accessor.dataset_alias_events]

@@ -199,7 +199,8 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
             hook.validate(request)
             entry, result = self._reattach(hook, ledger, request)
             if result is None:
-                ledger.remember({"vendor": hook.vendor.value, "sent_at": time.time(), "job_id": None})
+                intent = {"vendor": hook.vendor.value, "sent_at": time.time(), "job_id": None}
+                ledger.remember(intent)
                 try:
                     result = hook.submit(request)
                 except NanoBananaSubmissionUnknownError:
@@ -207,7 +208,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
                 except NanoBananaError:
                     ledger.forget()  # the vendor answered with a refusal: nothing was created
                     raise
-                entry = {**ledger.recall(), "job_id": result.job_id, "submitted_at": time.time()}
+                entry = {**intent, "job_id": result.job_id, "submitted_at": time.time()}
                 ledger.remember(entry)
             context["ti"].xcom_push(key="job_id", value=result.job_id)
             if result.state is not JobState.PENDING or not self.wait_for_completion:

@@ -196,7 +196,7 @@ def test_a_triggerer_killed_with_twelve_waits_deferred_resumes_them_without_star
     vendor.reset()
     runs = [start(airflow, name, prompts("restart", 6)) for name in CONN]
     wait_until_deferred(airflow.api, runs, 12)
-    time.sleep(8)  # half of the ModelsLab triggers' first wait (3/4 of a 20 s eta) has passed
+    time.sleep(5)  # a good part of the ModelsLab triggers' first wait (3/4 of a 20 s eta) has passed
     killed_at = time.time()
     airflow.kill("triggerer")
     airflow.restart("triggerer")
@@ -207,9 +207,11 @@ def test_a_triggerer_killed_with_twelve_waits_deferred_resumes_them_without_star
         assert states(run) == [("success", 1)] * 6
         assert assert_every_image_landed(airflow, s3, run, run.conf["s3_prefix"]) == 6
     assert vendor.counters()["accepted"] == {"modelslab": 6, "acedata": 6}
-    first_poll_after_kill = {job["vendor"]: [] for job in vendor.timeline()}
-    for job in vendor.timeline():
-        first_poll_after_kill[job["vendor"]].append(min(t for t in job["poll_times"] if t > killed_at))
+    first_poll_after_kill: dict[str, list[float]] = {"modelslab": [], "acedata": []}
+    for job in vendor.timeline():  # the jobs still waiting when the triggerer died
+        if after := [t for t in job["poll_times"] if t > killed_at]:
+            first_poll_after_kill[job["vendor"]].append(min(after))
+    assert all(len(polls) >= 3 for polls in first_poll_after_kill.values()), first_poll_after_kill
     # AceData triggers have no eta: each polls the moment a triggerer takes it up again.
     rehomed = max(first_poll_after_kill["acedata"])
     late = max(first_poll_after_kill["modelslab"]) - min(first_poll_after_kill["acedata"])

@@ -107,7 +107,7 @@ def run_suite(version: str, python: Path) -> str:
         (
             line.strip("= ")
             for line in reversed(done.stdout.splitlines())
-            if re.search(r"\d+ (passed|failed|error)", line) and line.startswith("=")
+            if re.search(r"\b\d+ (passed|failed)\b.* in [\d.]+s", line)
         ),
         done.stdout[-300:],
     )

@@ -5,9 +5,9 @@ For each of the newest 2.11, 3.0, 3.1, 3.2 and 3.3 releases and the newest 3.4 p
 package index (3.0 with Airflow's constraints for three packages: ``WITH_AIRFLOW_CONSTRAINTS``), the
 venv (under ``.compat/``, reused and brought up to date) runs ``scripts/compat_checks.py``; one
 table, version by check, is printed at the end and written to ``compat-results.json``. Then the
-test suite runs in each venv too (with the ``dev`` extra; the deployment tiers, marker
-``deployment``, run on the primary version in ``make test``). ``--quick`` skips the suite (what CI
-runs after ``make test``); ``--versions 3.3.2 2.11.2`` runs just those.
+test suite runs in each venv too (with the ``dev`` extra; the deployment tiers, markers
+``deployment`` and ``scale``, run on the primary version in ``make test``). ``--quick`` skips the
+suite (what CI runs after ``make test``); ``--versions 3.3.2 2.11.2`` runs just those.
 """
 
 from __future__ import annotations
@@ -96,7 +96,17 @@ def run_suite(version: str, python: Path) -> str:
     install(python, version, f"{REPO}[dev]")
     started = time.monotonic()
     done = subprocess.run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not deployment", "-rs"],
+        [
+            str(python),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            "not deployment and not scale",
+            "-rs",
+        ],
         capture_output=True,
         text=True,
         timeout=3600,

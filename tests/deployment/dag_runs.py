@@ -42,7 +42,19 @@ def trigger(api: httpx.Client, dag_id: str, timeout: float = 120, conf: dict[str
     return Run(dag_id, answer.json()["dag_run_id"], conf or {})
 
 
-def wait_for(api: httpx.Client, runs: list[Run], timeout: float = 300) -> None:
+def task_instances(api: httpx.Client, run: Run) -> list[dict[str, Any]]:
+    """Every task instance of ``run``, page by page (the API answers at most 100 at a time)."""
+    found: list[dict[str, Any]] = []
+    while True:
+        answer = api.get(f"{run.path}/taskInstances", params={"limit": 100, "offset": len(found)})
+        answer.raise_for_status()
+        page = answer.json()
+        found += page["task_instances"]
+        if len(found) >= page["total_entries"] or not page["task_instances"]:
+            return found
+
+
+def wait_for(api: httpx.Client, runs: list[Run], timeout: float = 300, every: float = 0.5) -> None:
     """Poll until every run is terminal, recording each task instance's states on the way."""
     deadline = time.monotonic() + timeout
     while True:
@@ -50,7 +62,7 @@ def wait_for(api: httpx.Client, runs: list[Run], timeout: float = 300) -> None:
             if run.state in TERMINAL:
                 continue
             run.state = api.get(run.path).json()["state"]
-            run.task_instances = api.get(f"{run.path}/taskInstances").json()["task_instances"]
+            run.task_instances = task_instances(api, run)
             for ti in run.task_instances:
                 run.seen[ti["task_id"]].add(ti["state"])
         if all(run.state in TERMINAL for run in runs):
@@ -59,18 +71,20 @@ def wait_for(api: httpx.Client, runs: list[Run], timeout: float = 300) -> None:
             raise TimeoutError(
                 f"runs still going after {timeout:.0f}s: {[(r.dag_id, r.state) for r in runs]}"
             )
-        time.sleep(0.5)
+        time.sleep(every)
 
 
 def refresh(api: httpx.Client, runs: list[Run]) -> None:
     """Read each run's task instances now, recording the states seen."""
     for run in runs:
-        run.task_instances = api.get(f"{run.path}/taskInstances").json()["task_instances"]
+        run.task_instances = task_instances(api, run)
         for ti in run.task_instances:
             run.seen[ti["task_id"]].add(ti["state"])
 
 
-def wait_until_deferred(api: httpx.Client, runs: list[Run], count: int, timeout: float = 120) -> None:
+def wait_until_deferred(
+    api: httpx.Client, runs: list[Run], count: int, timeout: float = 120, every: float = 0.5
+) -> None:
     """Poll until ``count`` task instances of ``runs`` are deferred at once."""
     deadline = time.monotonic() + timeout
     while True:
@@ -80,7 +94,7 @@ def wait_until_deferred(api: httpx.Client, runs: list[Run], count: int, timeout:
             return
         if time.monotonic() > deadline:
             raise TimeoutError(f"only {deferred} of {count} task instances deferred after {timeout:.0f}s")
-        time.sleep(0.5)
+        time.sleep(every)
 
 
 def instances(run: Run, task_id: str) -> list[dict[str, Any]]:
@@ -101,7 +115,7 @@ def xcom(api: httpx.Client, run: Run, task_id: str, map_index: int = -1) -> Any:
 def task_logs(api: httpx.Client, run: Run) -> dict[tuple[str, int, int], str]:
     """Every try's log of every task instance of ``run``, as the UI would fetch it."""
     logs = {}
-    for ti in api.get(f"{run.path}/taskInstances").json()["task_instances"]:
+    for ti in task_instances(api, run):
         for try_number in range(1, ti["try_number"] + 1):
             answer = api.get(
                 f"{run.path}/taskInstances/{ti['task_id']}/logs/{try_number}",

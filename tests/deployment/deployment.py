@@ -1,9 +1,12 @@
 """A real Airflow deployment in a temporary AIRFLOW_HOME: API server, scheduler, DAG processor and
-triggerer as separate processes on one SQLite metadata DB, as ``airflow standalone`` runs them.
+triggerer as separate processes on one SQLite metadata DB, as ``airflow standalone`` runs them;
+or, given other components, settings and a database, any other shape (the scale tier's Celery
+cluster on PostgreSQL).
 
 Each process writes to its own log file; :meth:`AirflowDeployment.logs_tail` is printed when
-something does not come up. Every process starts in its own session, so stopping kills the
-workers it spawned too.
+something does not come up. Every process starts in its own session, so stopping (or killing,
+as a machine failure would) reaches every process it spawned too. A component given a home of
+its own gets its own AIRFLOW_HOME, log folder and working directory, as a separate machine has.
 """
 
 from __future__ import annotations
@@ -18,14 +21,14 @@ import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import closing
+from contextlib import closing, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 from cryptography.fernet import Fernet
 
-COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 USER, PASSWORD = "admin", "nanobanana-admin"
 HEALTHY_COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 
@@ -36,15 +39,53 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Component:
+    """One long-running process: its ``airflow`` arguments, its own settings, whether it is a
+    machine of its own (own home and working directory), and the log line that says it is up."""
+
+    args: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+    own_home: bool = False
+    ready_text: str | None = None
+
+
+STANDALONE = {name: Component((name,)) for name in ("api-server", "scheduler", "dag-processor", "triggerer")}
+
+
+class SQLiteDatabase:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+
+    def dump(self) -> str:
+        """Every row of every table, as text (what ``pg_dump --data-only`` shows)."""
+        with closing(sqlite3.connect(self.path)) as db:
+            tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            return "\n".join(
+                f"{table}: {row!r}" for table in tables for row in db.execute(f'SELECT * FROM "{table}"')
+            )
+
+
 class AirflowDeployment:
     """Start with :meth:`start`, talk to it with :attr:`api` (a logged-in REST client), stop with
     :meth:`stop` (safe to call whatever state it is in)."""
 
-    def __init__(self, home: Path, dags_folders: list[Path]) -> None:
+    def __init__(
+        self,
+        home: Path,
+        dags_folders: list[Path],
+        components: dict[str, Component] = STANDALONE,
+        settings: dict[str, str] | None = None,
+        database: Any = None,
+    ) -> None:
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.components = components
+        self.database = database or SQLiteDatabase(home / "airflow.db")
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._log_offsets: dict[str, int] = {}  # where each component's latest start begins in its log
         passwords = home / "passwords.json"
         home.mkdir(parents=True, exist_ok=True)
         passwords.write_text(json.dumps({USER: PASSWORD}))
@@ -70,7 +111,7 @@ class AirflowDeployment:
             "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "2",
             "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
             "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database.url,
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__BASE_URL": self.url,
@@ -80,6 +121,7 @@ class AirflowDeployment:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
             "PYTHONUNBUFFERED": "1",
+            **(settings or {}),
         }
         self._api: httpx.Client | None = None
 
@@ -99,25 +141,65 @@ class AirflowDeployment:
             raise RuntimeError(
                 f"airflow db migrate failed:\n{migrated.stdout[-3000:]}\n{migrated.stderr[-3000:]}"
             )
-        for component in COMPONENTS:
+        for component in self.components:
             self._launch(component)
         self._wait_healthy(timeout)
 
-    def _launch(self, component: str) -> None:
-        log = (self.home / f"{component}.log").open("ab")
-        self.processes[component] = subprocess.Popen(
-            [str(Path(sys.executable).parent / "airflow"), component],
-            env=self.env,
-            stdout=log,
+    def component_home(self, name: str) -> Path:
+        return self.home / "machines" / name if self.components[name].own_home else self.home
+
+    def log_path(self, name: str) -> Path:
+        return self.home / f"{name}.log"
+
+    def _launch(self, name: str) -> None:
+        component = self.components[name]
+        env = {**self.env, **component.env}
+        home = self.component_home(name)
+        log = self.log_path(name)
+        self._log_offsets[name] = log.stat().st_size if log.exists() else 0
+        if component.own_home:
+            home.mkdir(parents=True, exist_ok=True)
+            env |= {"AIRFLOW_HOME": str(home), "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs")}
+        self.processes[name] = subprocess.Popen(
+            [str(Path(sys.executable).parent / "airflow"), *component.args],
+            env=env,
+            cwd=home,
+            stdout=log.open("ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
-    def kill(self, component: str) -> None:
+    def session_pids(self, name: str) -> list[int]:
+        """Every live process of a component's session: it and all it spawned, even those that
+        moved to process groups of their own (task runners)."""
+        leader = self.processes[name].pid
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == leader:  # field 6 of stat, the session id
+                found.append(int(stat.parent.name))
+        return found
+
+    def cpu_seconds(self, name: str) -> float:
+        """CPU time of a component so far: its live processes and the children they reaped."""
+        total_ticks = 0
+        for pid in self.session_pids(name):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total_ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        return total_ticks / os.sysconf("SC_CLK_TCK")
+
+    def kill(self, name: str) -> None:
         """SIGKILL a component and everything it started, as a machine failure would."""
-        process = self.processes[component]
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        for pid in self.session_pids(name):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.processes[name].wait()
 
     def restart(self, component: str, timeout: float = 240) -> None:
         """Start a killed component again and wait until the deployment is healthy."""
@@ -147,7 +229,9 @@ class AirflowDeployment:
                     raise RuntimeError(f"{component} exited with {process.returncode}\n{self.logs_tail()}")
             try:
                 last = httpx.get(f"{self.url}/api/v2/monitor/health", timeout=5).json()
-                if all(last.get(name, {}).get("status") == "healthy" for name in HEALTHY_COMPONENTS):
+                if all(last.get(name, {}).get("status") == "healthy" for name in HEALTHY_COMPONENTS) and all(
+                    self._says_ready(name) for name in self.processes
+                ):
                     return
             except httpx.HTTPError as error:
                 last = repr(error)
@@ -166,18 +250,21 @@ class AirflowDeployment:
             )
         return self._api
 
+    def _says_ready(self, name: str) -> bool:
+        ready_text = self.components[name].ready_text
+        if ready_text is None:
+            return True
+        with self.log_path(name).open("rb") as log:
+            log.seek(self._log_offsets[name])
+            return ready_text.encode() in log.read()
+
     def metadata_db_text(self) -> str:
-        """Every row of every table of the metadata DB, as text (what ``pg_dump --data-only`` shows)."""
-        with closing(sqlite3.connect(self.home / "airflow.db")) as db:
-            tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-            return "\n".join(
-                f"{table}: {row!r}" for table in tables for row in db.execute(f'SELECT * FROM "{table}"')
-            )
+        return self.database.dump()
 
     def logs_tail(self, lines: int = 40) -> str:
         parts = []
-        for component in COMPONENTS:
-            path = self.home / f"{component}.log"
+        for component in self.components:
+            path = self.log_path(component)
             if path.exists():
                 tail = path.read_text(errors="replace").splitlines()[-lines:]
                 parts.append(f"----- {component} -----\n" + "\n".join(tail))
@@ -190,9 +277,7 @@ class AirflowDeployment:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + 20
-        for process in self.processes.values():
-            try:
+        for name, process in self.processes.items():
+            with suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            self.kill(name)  # whatever did not stop, and any process of its session left behind

@@ -1,8 +1,9 @@
 """What the deployment tests prove after a run: every paid image in S3, and no secret anywhere.
 
 "Anywhere" is every try's task log over REST, every file the deployment wrote (component logs,
-task log files) and the raw bytes of the SQLite metadata DB, which holds trigger kwargs, trigger
-events (``next_kwargs``), XCom, rendered fields and task instance history.
+task log files, on every machine of it) and every row of the metadata DB (on SQLite its raw bytes
+too), which holds trigger kwargs, trigger events (``next_kwargs``), XCom, rendered fields and
+task instance history.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import httpx
 from airflow_provider_nanobanana.emulator.local_s3 import EXAMPLE_BUCKET, SECRET_KEY, LocalS3
 from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN, DEFAULT_MODELSLAB_KEY
 
-from .dag_runs import Run, instances, task_logs, xcom
+from .dag_runs import Run, instances, task_instances, task_logs, xcom
 from .deployment import AirflowDeployment
 
 SECRETS = (DEFAULT_MODELSLAB_KEY, DEFAULT_ACEDATA_TOKEN, SECRET_KEY)
@@ -46,13 +47,18 @@ def assert_every_image_landed(airflow: AirflowDeployment, s3: LocalS3, run: Run,
     return verified
 
 
-def assert_no_secret_anywhere(airflow: AirflowDeployment, runs: list[Run]) -> int:
-    """Fail on a vendor key or the AWS secret in a REST task log, a file or the DB; count places checked."""
-    checked = 0
+def assert_no_secret_anywhere(
+    airflow: AirflowDeployment, runs: list[Run], other_files: tuple[Path, ...] = ()
+) -> int:
+    """Fail on a vendor key or the AWS secret in a REST task log, a file (the deployment's and
+    ``other_files``, such as a database server's log) or the DB; count places checked."""
+    leaked = [secret for secret in SECRETS if secret in airflow.metadata_db_text()]
+    assert not leaked, f"{leaked} in the metadata DB"
+    checked = 1
     for run in runs:
         answers = {
             **{f"log {where}": text for where, text in task_logs(airflow.api, run).items()},
-            "task instances": airflow.api.get(f"{run.path}/taskInstances").text,
+            "task instances": json.dumps(task_instances(airflow.api, run)),
             "XCom": json.dumps(
                 [
                     airflow.api.get(f"{run.path}/taskInstances/{ti['task_id']}/xcomEntries").json()
@@ -64,10 +70,10 @@ def assert_no_secret_anywhere(airflow: AirflowDeployment, runs: list[Run]) -> in
             leaked = [secret for secret in SECRETS if secret in text]
             assert not leaked, f"{leaked} in the REST answer ({where}) of {run.dag_id}"
             checked += 1
-    for path in Path(airflow.home).rglob("*"):
+    for path in [*Path(airflow.home).rglob("*"), *other_files]:
         if path.is_file() and path.name != "passwords.json":
             data = path.read_bytes()
             leaked = [secret for secret in SECRETS if secret.encode() in data]
-            assert not leaked, f"{leaked} in {path.relative_to(airflow.home)}"
+            assert not leaked, f"{leaked} in {path}"
             checked += 1
     return checked

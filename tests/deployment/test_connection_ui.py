@@ -9,8 +9,6 @@ Screenshots of both forms (standard and extra fields) go to ``test-artifacts/``.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from airflow_provider_nanobanana.connection_forms import ACEDATA_FORM, MODELSLAB
 from airflow_provider_nanobanana.emulator import Emulator
 from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN
 
+from .debian import ensure_installed
 from .deployment import PASSWORD, USER, AirflowDeployment
 
 pytestmark = pytest.mark.deployment
@@ -35,31 +34,11 @@ STANDARD_FIELDS = {
 }
 
 
-def install_chromium() -> None:
-    """Debian's chromium package, installed on first use (CI machines start without it)."""
-    if CHROMIUM.exists():
-        return
-    if shutil.which("apt-get") is None:
-        pytest.fail("headless Chromium is needed: install Debian's chromium package (/usr/bin/chromium)")
-    for command in (
-        ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
-    ):
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-        )
-        if done.returncode != 0:
-            pytest.fail(f"could not install chromium ({' '.join(command)}): {done.stderr[-2000:]}")
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
 
-    install_chromium()
+    ensure_installed("chromium", str(CHROMIUM))
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         yield chromium

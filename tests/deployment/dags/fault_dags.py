@@ -1,4 +1,5 @@
-"""Test-only DAGs for the fault runs: mapped prompts on any connection, each run shaped by its conf.
+"""Test-only DAGs for the fault and scale runs: mapped prompts on any connection (or spread over
+several: ``conn_id`` may be a list, dealt out to the prompts in turn), each run shaped by its conf.
 
 ``nanobanana_faults`` waits in the triggerer; ``nanobanana_faults_in_worker`` waits in the task
 (so a task runner is alive while its job runs, to be killed). ``render_template_as_native_obj``
@@ -34,19 +35,22 @@ for dag_id, deferrable in (("nanobanana_faults", True), ("nanobanana_faults_in_w
     ):
 
         @task
-        def prompts(params=None) -> list[str]:
-            return params["prompts"]
+        def requests(params=None) -> list[dict[str, str]]:
+            conn_ids = params["conn_id"] if isinstance(params["conn_id"], list) else [params["conn_id"]]
+            return [
+                {"prompt": prompt, "conn_id": conn_ids[number % len(conn_ids)]}
+                for number, prompt in enumerate(params["prompts"])
+            ]
 
         generate = NanoBananaGenerateImageOperator.partial(
             task_id="generate",
-            conn_id="{{ params.conn_id }}",
             model="{{ params.model }}",
             options="{{ params.options }}",
             s3_output="{{ params.s3_output }}",
             deferrable=deferrable,
             poll_interval=2,
             timeout=900,
-        ).expand(prompt=prompts())
+        ).expand_kwargs(requests())
         NanoBananaImagesToS3Operator(
             task_id="to_s3",
             jobs=generate.output,

@@ -1,0 +1,78 @@
+"""The scale tier's cluster, built once for its test module: PostgreSQL, Redis, the Celery
+cluster of :mod:`.cluster`, and an emulator whose jobs take 20 to 60 s each, as real queues do.
+
+Size: ``NANOBANANA_SCALE_PROMPTS`` prompts for the load run (40 in ``make test``, 200 in
+``make test-scale``); the other checks scale with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from airflow_provider_nanobanana.emulator import Emulator, EmulatorSettings
+from airflow_provider_nanobanana.emulator.local_s3 import LocalS3
+
+from ..conftest import HOOK_EXTRA, REPO, connection_body
+from ..deployment import AirflowDeployment
+from ..services import PostgreSQLServer, RedisServer
+from .cluster import celery_cluster
+
+JOB_SECONDS = (20.0, 60.0)
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgreSQLServer]:
+    server = PostgreSQLServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def vendor() -> Iterator[Emulator]:
+    shortest, longest = JOB_SECONDS
+    settings = EmulatorSettings(processing_seconds=shortest, processing_seconds_max=longest)
+    with Emulator(settings=settings) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    tmp_path_factory, postgres: PostgreSQLServer, redis: RedisServer, vendor: Emulator, s3: LocalS3
+) -> Iterator[AirflowDeployment]:
+    deployment = celery_cluster(
+        tmp_path_factory.mktemp("celery-cluster"),
+        [REPO / "tests" / "deployment" / "dags"],
+        postgres,
+        redis,
+    )
+    try:
+        deployment.start()
+        for conn_id, spec in {
+            "nanobanana_modelslab_default": vendor.connection_json("modelslab", **HOOK_EXTRA),
+            "nanobanana_acedata_default": vendor.connection_json("acedata", **HOOK_EXTRA),
+            "aws_default": s3.connection_json(),
+        }.items():
+            answer = deployment.api.post("/connections", json=connection_body(conn_id, spec))
+            assert answer.status_code == 201, answer.text
+        yield deployment
+    except (httpx.HTTPError, RuntimeError, TimeoutError):
+        print(deployment.logs_tail())
+        raise
+    finally:
+        deployment.stop()

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench compat compat-quick lint emulator clean
+.PHONY: demo test test-scale bench compat compat-quick lint emulator clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+
+# The scale tier at full size (make test runs it with 40 prompts): a CeleryExecutor cluster on
+# PostgreSQL and Redis, 200 prompts in the load run, 50 waits deferred when a triggerer is killed.
+test-scale: $(STAMP)
+	NANOBANANA_SCALE_PROMPTS=200 $(BIN)/python -m pytest -q -s -m scale tests/deployment/scale
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

@@ -55,6 +55,15 @@ def task_log(caplog, capsys):
 
 
 @pytest.fixture(autouse=True)
+def prompt_lookups(monkeypatch):
+    """In-process tests look again for an absent connection or ledger entry without the real
+    pauses (tests that time them set their own); deployment processes keep the real ones."""
+    from airflow_provider_nanobanana import airflow_lookups
+
+    monkeypatch.setattr(airflow_lookups, "RECHECK_DELAYS", (0.0,))
+
+
+@pytest.fixture(autouse=True)
 def key_never_logged(task_log):
     """Every test fails if an emulator API key reached the logs while it ran."""
     yield

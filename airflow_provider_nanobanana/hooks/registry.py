@@ -6,6 +6,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
 
+from airflow_provider_nanobanana import airflow_lookups
 from airflow_provider_nanobanana.exceptions import NanoBananaInvalidRequestError
 from airflow_provider_nanobanana.hooks.acedata import AceDataHook
 from airflow_provider_nanobanana.hooks.base import NanoBananaBaseHook
@@ -24,18 +25,20 @@ def hook_for_vendor(vendor: Vendor | str, conn_id: str, **hook_params: Any) -> N
 def hook_for_connection(conn_id: str, **hook_params: Any) -> NanoBananaBaseHook:
     """Pick the hook from the connection's type: moving a DAG between vendors is a ``conn_id`` change.
 
-    A missing connection is bad input like any other: a retry cannot create it.
+    A missing connection is bad input like any other: a retry cannot create it. It is believed
+    missing only once Airflow has said so for a while (see ``airflow_lookups``).
     """
     known = ", ".join(cls.conn_type for cls in HOOK_CLASSES)
-    try:
-        conn_type = BaseHook.get_connection(conn_id).conn_type
-    except AirflowNotFoundException:
+    looks = len(airflow_lookups.RECHECK_DELAYS) + 1
+    conn_type = airflow_lookups.confirmed_lookup(lambda: _connection_type(conn_id), f"connection {conn_id!r}")
+    if conn_type is None:
         raise NanoBananaInvalidRequestError(
-            f"Connection {conn_id!r} does not exist; create one of type {known}.",
+            f"Connection {conn_id!r} does not exist (looked up {looks} times "
+            f"over {sum(airflow_lookups.RECHECK_DELAYS):.0f} s); create one of type {known}.",
             field="conn_id",
             value=conn_id,
             allowed=f"an existing connection of type {known}",
-        ) from None
+        )
     for hook_class in HOOK_CLASSES:
         if hook_class.conn_type == conn_type:
             return hook_class(conn_id, **hook_params)
@@ -45,3 +48,10 @@ def hook_for_connection(conn_id: str, **hook_params: Any) -> NanoBananaBaseHook:
         value=conn_id,
         allowed=known,
     )
+
+
+def _connection_type(conn_id: str) -> str | None:
+    try:
+        return BaseHook.get_connection(conn_id).conn_type
+    except AirflowNotFoundException:
+        return None

@@ -10,8 +10,12 @@ Airflow 3.3+ keeps the entry in the task state store (``context["task_state_stor
 survives retries, deferrals and clearing the task (Airflow 3.3 removes it only on "mark success"
 with ``[state_store] clear_on_success``). Older Airflow (2.11, 3.0 to 3.2) clears XCom before
 each try, so there the ledger is an Airflow Variable keyed by a hash of the task instance (its
-description names it). Either way the operator deletes the entry once the task is done with the
-job, so clearing a finished task submits a new job, and clearing a running one reattaches.
+description names it). Airflow reads a Variable as absent also when its database does not answer,
+so a retry (the only try that can find an entry) looks again before it believes there is none
+and submits. The state store answers such failures with an error, never with "absent".
+
+Either way the operator deletes the entry once the task is done with the job, so clearing a
+finished task submits a new job, and clearing a running one reattaches.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import Variable
 
+from airflow_provider_nanobanana.airflow_lookups import confirmed_lookup
+
 STATE_KEY = "nanobanana_job"
 
 
@@ -31,6 +37,7 @@ class JobLedger:
     def __init__(self, context: Any) -> None:
         self._store = context.get("task_state_store")
         ti = context["ti"]
+        self._is_retry = ti.try_number > 1  # a first try never finds an entry of its own
         # Variable keys are VARCHAR(250) and dag, task and run ids may each be that long: hash them.
         self._identity = f"{ti.dag_id} / {ti.task_id} / {ti.run_id} / map {ti.map_index}"
         self.variable_key = "nanobanana_job__" + hashlib.sha256(self._identity.encode()).hexdigest()
@@ -42,8 +49,14 @@ class JobLedger:
     def recall(self) -> dict[str, Any] | None:
         if self._store is not None:
             return self._store.get(STATE_KEY)
-        raw = Variable.get(self.variable_key, None)  # positional: 2.x names it default_var, 3.x default
+        if self._is_retry:
+            raw = confirmed_lookup(self._read_variable, f"ledger entry for {self._identity}")
+        else:
+            raw = self._read_variable()
         return json.loads(raw) if raw else None
+
+    def _read_variable(self) -> str | None:
+        return Variable.get(self.variable_key, None)  # positional: 2.x names it default_var, 3.x default
 
     def remember(self, entry: dict[str, Any]) -> None:
         if self._store is not None:

@@ -52,3 +52,25 @@ def test_variable_key_fits_the_variable_key_column(legacy_context):
     JobLedger(legacy_context).remember(ENTRY)
     (name,) = FakeVariable.store
     assert len(name) <= VariableModel.__table__.c.key.type.length
+
+
+def test_a_retry_looks_again_before_believing_its_variable_absent(legacy_context, monkeypatch):
+    """Airflow reads a Variable as absent when its database does not answer; a retry that believed
+    it would submit (and pay for) a second job."""
+    from airflow_provider_nanobanana import airflow_lookups
+
+    monkeypatch.setattr(airflow_lookups, "RECHECK_DELAYS", (0.0, 0.0))
+    JobLedger(legacy_context).remember(ENTRY)
+    answers = iter([None, json.dumps(ENTRY)])  # the database was restarting at the first read
+    monkeypatch.setattr(FakeVariable, "get", classmethod(lambda cls, key, default=None, /: next(answers)))
+    legacy_context["ti"].try_number = 2
+
+    assert JobLedger(legacy_context).recall() == ENTRY
+
+
+def test_a_first_try_reads_its_variable_once(legacy_context, monkeypatch):
+    reads = []
+    monkeypatch.setattr(FakeVariable, "get", classmethod(lambda cls, key, default=None, /: reads.append(key)))
+
+    assert JobLedger(legacy_context).recall() is None
+    assert len(reads) == 1, "a first try has no entry to miss: no waiting"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 AIRFLOW_HOME = tempfile.mkdtemp(prefix="nanobanana-airflow-home-")
+atexit.register(shutil.rmtree, AIRFLOW_HOME, ignore_errors=True)
 # DAG runs in tests parse this folder; integration fixtures fill it with the example DAGs.
 DAGS_FOLDER = os.path.join(AIRFLOW_HOME, "dags")
 os.makedirs(DAGS_FOLDER)

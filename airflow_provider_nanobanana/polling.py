@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+from airflow_provider_nanobanana import wording
 from airflow_provider_nanobanana.exceptions import (
     NanoBananaJobFailedError,
     NanoBananaRateLimitError,
@@ -30,6 +32,12 @@ _BACKOFF = 1.5
 TRANSIENT_POLL_ERRORS = (NanoBananaServerError, NanoBananaTimeoutError, NanoBananaRateLimitError)
 # The longest pause between polls while the vendor cannot be reached.
 OUTAGE_DELAY_CEILING = 60.0
+# Progress lines of a wait: one after the first poll, then at most one per this share of the time
+# waited so far, between the floor and the ceiling: a 10-minute wait logs about a dozen lines,
+# an hour's about twenty, however often its vendor is polled.
+PROGRESS_SHARE = 0.2
+PROGRESS_FLOOR = 30.0
+PROGRESS_CEILING = 300.0
 
 
 def delay_for_eta(eta_seconds: float) -> float:
@@ -111,4 +119,60 @@ class VendorOutage:
         return (
             f"; {self.vendor} has not answered for {time.time() - self.since:.0f} s "
             f"({self.failed_polls} failed polls)"
+        )
+
+
+@dataclass
+class WaitProgress:
+    """What a person watching a wait wants to read, at a rate that stays readable for an hour.
+
+    Polls can be seconds apart (AceData's shared ticks), so not every poll is a line: the first
+    is, then one every :data:`PROGRESS_SHARE` of the time waited so far; each names the jobs,
+    their state, the time waited, the polls so far, the vendor's eta and the deadline. The end of
+    the wait is always a line.
+    """
+
+    vendor: str
+    job_ids: list[str]
+    deadline: float  # epoch seconds
+    started: float = field(default_factory=lambda: time.time())
+    polls: int = 0
+    _last_line: float | None = None
+
+    def report(
+        self,
+        pending: Sequence[ImageJobResult],
+        next_delay: float,
+        log: logging.Logger | logging.LoggerAdapter,
+    ) -> None:
+        """After a poll (counted in :attr:`polls`) found ``pending`` jobs: log a line if one is due."""
+        now = time.time()
+        waited = now - self.started
+        gap = min(max(waited * PROGRESS_SHARE, PROGRESS_FLOOR), PROGRESS_CEILING)
+        if self._last_line is not None and now - self._last_line < gap:
+            return
+        self._last_line = now
+        etas = [result.eta_seconds for result in pending if result.eta_seconds is not None]
+        log.info(
+            "%s %s: %d of %d pending after %s and %s%s; deadline in %s, next poll in %s.",
+            self.vendor,
+            wording.job_ids(self.job_ids),
+            len(pending),
+            len(self.job_ids),
+            wording.duration(waited),
+            wording.plural(self.polls, "poll"),
+            f", vendor eta {wording.duration(max(etas))}" if etas else "",
+            wording.duration(self.deadline - now),
+            wording.duration(next_delay),
+        )
+
+    def finished(self, outcome: str, log: logging.Logger | logging.LoggerAdapter) -> None:
+        """Log the end of the wait: ``outcome`` is what became of the jobs (``succeeded``...)."""
+        log.info(
+            "%s %s %s after %s and %s.",
+            self.vendor,
+            wording.job_ids(self.job_ids),
+            outcome,
+            wording.duration(time.time() - self.started),
+            wording.plural(self.polls, "poll"),
         )

@@ -68,7 +68,8 @@ def run_pipeline(dags_folder: Path) -> tuple[list[dict[str, Any]], list[str]]:
         raise SystemExit(f"DAG import errors: {bag.import_errors}")
     landed, failed = [], []
     for dag_id in DAG_IDS:
-        print(f"\n=== {dag_id}: generate, wait (deferred to the triggerer), land in S3 ===", flush=True)
+        action = "edit" if "_edit_" in dag_id else "generate"
+        print(f"\n=== {dag_id}: {action}, wait (deferred to the triggerer), land in S3 ===", flush=True)
         dag_run = bag.get_dag(dag_id).test()
         if str(dag_run.state) != "success":
             failed.append(dag_id)

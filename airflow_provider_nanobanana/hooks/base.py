@@ -35,6 +35,7 @@ from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, Jo
 from airflow_provider_nanobanana.polling import (
     TRANSIENT_POLL_ERRORS,
     VendorOutage,
+    WaitProgress,
     job_failed_error,
     next_poll_delay,
 )
@@ -344,8 +345,8 @@ class NanoBananaBaseHook(BaseHook):
         for and still running there.
         """
         deadline = time.monotonic() + timeout
-        polls = 0
         outage = VendorOutage(self.vendor_label, poll_interval)
+        progress = WaitProgress(self.vendor_label, [job_id], time.time() + timeout)
         while True:
             try:
                 result = self.get_job(job_id)
@@ -353,26 +354,21 @@ class NanoBananaBaseHook(BaseHook):
                 delay = outage.failed(error, self.log)
             else:
                 outage.recovered(self.log)
-                polls += 1
+                progress.polls += 1
                 if result.state is JobState.SUCCEEDED:
-                    self.log.info("%s job %s succeeded after %d polls.", self.vendor_label, job_id, polls)
+                    progress.finished("succeeded", self.log)
                     return result
                 if result.state is JobState.FAILED:
+                    progress.finished("failed", self.log)
                     raise job_failed_error(result)
-                delay = next_poll_delay(result, poll_interval, polls)
-                self.log.info(
-                    "%s job %s pending (poll %d%s); next poll in %.1fs.",
-                    self.vendor_label,
-                    job_id,
-                    polls,
-                    f", eta {result.eta_seconds:.0f}s" if result.eta_seconds is not None else "",
-                    min(delay, max(0.0, deadline - time.monotonic())),
-                )
+                delay = next_poll_delay(result, poll_interval, progress.polls)
+                progress.report([result], min(delay, max(0.0, deadline - time.monotonic())), self.log)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                progress.finished("timed out", self.log)
                 raise NanoBananaTimeoutError(
                     f"{self.vendor_label} job {job_id} still pending after {timeout:.0f}s "
-                    f"({polls} polls){outage.describe()}.",
+                    f"({progress.polls} polls){outage.describe()}.",
                     vendor=self.vendor_label,
                 )
             time.sleep(min(delay, remaining))

@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 
+from airflow_provider_nanobanana import wording
 from airflow_provider_nanobanana.exceptions import NanoBananaImageTransferError
 from airflow_provider_nanobanana.hooks.base import USER_AGENT
 from airflow_provider_nanobanana.hooks.retry import RetryPolicy
@@ -134,9 +135,9 @@ def land_jobs(
         raise _missing_images_error(failures, landed, len(refs), log)
     total = sum(item["size"] for item in landed)
     log.info(
-        "Landed %d images (%s) in s3://%s/%s in %.1f s.",
-        len(landed),
-        _size(total),
+        "Landed %s (%s) in s3://%s/%s in %.1f s.",
+        wording.plural(len(landed), "image"),
+        wording.size(total),
         destination.bucket,
         destination.prefix,
         time.monotonic() - started,
@@ -217,7 +218,7 @@ class _Uploader:
         self.log.info(
             "%s: %s %s -> %s (sha256 %s) in %.2f s",
             ref,
-            _size(image.size),
+            wording.size(image.size),
             image.format.name,
             uri,
             image.sha256[:16],
@@ -370,7 +371,3 @@ def _where_they_are(failures: list[tuple[ImageRef, BaseException]]) -> str:
         retention = _RETENTION.get(ref.vendor, "the vendor's retention applies")
         lines.append(f"  {ref.vendor} job {ref.job_id} image {ref.index}: {link} ({retention})")
     return "\n".join(lines)
-
-
-def _size(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f} MiB" if size >= 1024 * 1024 else f"{size / 1024:.1f} KiB"

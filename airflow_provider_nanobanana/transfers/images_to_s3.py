@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
+from airflow_provider_nanobanana import wording
 from airflow_provider_nanobanana.s3.keys import DEFAULT_KEY_TEMPLATE
 from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, outlets_with_alias
 from airflow_provider_nanobanana.s3.retries import DEFAULT_S3_RETRY_SECONDS
@@ -118,8 +119,8 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
         landed = self.land_in_s3(context, as_job_list(self.jobs), destination, prompt=self.prompt)
         if missing := unsuccessful_upstream(context, self.upstream_task_ids):
             raise NanoBananaMissingImagesError(
-                f"Landed {len(landed)} images; the images of {len(missing)} upstream task instances "
-                f"never arrived, since they did not succeed: {', '.join(missing)}. Clear those, "
-                "then this task."
+                f"Landed {wording.plural(len(landed), 'image')}; the images of "
+                f"{wording.plural(len(missing), 'upstream task instance')} never arrived, since they "
+                f"did not succeed: {', '.join(missing)}. Clear those, then this task."
             )
         return landed

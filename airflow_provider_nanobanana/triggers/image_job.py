@@ -20,7 +20,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_nanobanana.exceptions import NanoBananaError, NanoBananaJobNotFoundError
 from airflow_provider_nanobanana.jobs import ImageJobResult, JobState, Vendor
-from airflow_provider_nanobanana.polling import TRANSIENT_POLL_ERRORS, VendorOutage
+from airflow_provider_nanobanana.polling import TRANSIENT_POLL_ERRORS, VendorOutage, WaitProgress
 from airflow_provider_nanobanana.triggers.shared_poller import SharedStatusPoller, shared_poller
 
 
@@ -74,8 +74,9 @@ class NanoBananaJobTrigger(BaseTrigger):
         yield TriggerEvent(event)
 
     async def _wait(self, poller: SharedStatusPoller) -> dict[str, Any]:
-        polls = 0
-        outage = VendorOutage(poller.hook.vendor_label, self.poll_interval)
+        label = poller.hook.vendor_label
+        outage = VendorOutage(label, self.poll_interval)
+        progress = WaitProgress(label, self.job_ids, self.end_time)
         first = max(0.0, (self.first_poll_at or 0.0) - time.time())
         delay = poller.until_tick(first, self.poll_interval)
         while True:
@@ -85,31 +86,26 @@ class NanoBananaJobTrigger(BaseTrigger):
             except TRANSIENT_POLL_ERRORS as error:
                 pause = outage.failed(error, self.log)
                 if time.time() >= self.end_time:
-                    return _timeout_event(self.job_ids, polls, outage)
+                    progress.finished("timed out", self.log)
+                    return _timeout_event(self.job_ids, progress.polls, outage)
                 delay = poller.until_tick(pause, self.poll_interval)
                 continue
             except NanoBananaError as error:
                 return _error_event(error, self.job_ids)
             outage.recovered(self.log)
-            polls += 1
+            progress.polls += 1
             if failed := [r for r in results if r.state is JobState.FAILED]:
+                progress.finished(f"ended: job {failed[0].job_id} failed", self.log)
                 return {"status": "failed", "result": failed[0].to_dict(with_payloads=False)}
             pending = [r for r in results if r.state is JobState.PENDING]
             if not pending:
+                progress.finished("succeeded", self.log)
                 return {"status": "success", "results": [r.to_dict(with_payloads=False) for r in results]}
             if time.time() >= self.end_time:
-                return _timeout_event(self.job_ids, polls, outage)
-            delay = poller.next_delay(pending, self.poll_interval, polls)
-            eta = pending[0].eta_seconds
-            self.log.info(
-                "%s: %d of %d jobs pending after poll %d%s; next poll in %.1fs.",
-                poller.hook.vendor_label,
-                len(pending),
-                len(results),
-                polls,
-                f" (eta {eta:.0f}s)" if eta is not None else "",
-                delay,
-            )
+                progress.finished("timed out", self.log)
+                return _timeout_event(self.job_ids, progress.polls, outage)
+            delay = poller.next_delay(pending, self.poll_interval, progress.polls)
+            progress.report(pending, delay, self.log)
 
     async def _poll(self, poller: SharedStatusPoller) -> list[ImageJobResult]:
         found = await poller.poll(self.job_ids)

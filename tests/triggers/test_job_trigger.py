@@ -245,3 +245,17 @@ async def test_a_key_the_vendor_echoes_in_a_failed_job_never_reaches_the_trigger
     assert "request key ***" in event["result"]["error_message"], "the vendor echoed it; it was scrubbed"
     assert DEFAULT_MODELSLAB_KEY not in json.dumps(event)
     assert DEFAULT_ACEDATA_TOKEN not in json.dumps(event)
+
+
+async def test_an_acedata_wait_logs_its_job_and_its_end_not_every_poll(emulator, task_log):
+    emulator.configure(processing_seconds=1.0)
+    job_id = await in_thread(submit, "acedata")
+
+    await events_of(trigger_for("acedata", [job_id]))
+
+    polls = emulator.counters()["polls"][job_id]
+    lines = [line for line in task_log().splitlines() if f"AceData {job_id}" in line]
+    assert polls >= 5, "polled every tick"
+    assert len(lines) == 2, f"one progress line and one at the end, not one per poll: {lines}"
+    assert "1 of 1 pending after 0 s and 1 poll; deadline in 30 s" in lines[0]
+    assert f"succeeded after 1 s and {polls} polls." in lines[1]

@@ -54,15 +54,23 @@ def check_int(field: str, value: Any, low: int, high: int, multiple_of: int | No
     return value
 
 
-def check_number(field: str, value: Any) -> float:
+def check_number(field: str, value: Any, low: float | None = None, high: float | None = None) -> float:
+    in_range = "a number" if low is None or high is None else f"a number from {low:g} to {high:g}"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise invalid(field, value, "a number")
+        raise invalid(field, value, in_range)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise invalid(field, value, in_range)
     return value
 
 
-def check_seed(value: Any) -> int:
+def check_seed(value: Any, maximum: int | None = None) -> int:
+    allowed = "a non-negative integer (0 lets the vendor pick)"
+    if maximum is not None:
+        allowed = f"an integer from 0 to {maximum} (0 lets the vendor pick)"
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise invalid("seed", value, "a non-negative integer (0 lets the vendor pick)")
+        raise invalid("seed", value, allowed)
+    if maximum is not None and value > maximum:
+        raise invalid("seed", value, allowed)
     return value
 
 

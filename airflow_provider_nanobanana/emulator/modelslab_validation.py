@@ -12,7 +12,8 @@ from typing import Any
 from airflow_provider_nanobanana.emulator.wire import InvalidRequest, is_http_url, is_whole_number
 
 YES_NO_FIELDS = ("watermark", "temp", "base64", "keep_original_aspect")
-NOISE_FIELDS = ("noise_scale_start", "noise_scale_end", "noise_clip_std")
+NOISE_RANGES = {"noise_scale_start": 30, "noise_scale_end": 30, "noise_clip_std": 10}  # each from 0
+MAX_SEED = 4_294_967_295
 V7_TEXT_MODELS = ("nano-banana-t2i", "nano-banana-pro")
 V7_IMAGE_MODELS = ("nano-banana", "nano-banana-pro")
 V7_ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
@@ -49,9 +50,9 @@ def enterprise_plan(body: dict[str, Any], endpoint: str) -> Plan:
     samples = body.get("samples", 1)
     if not is_whole_number(samples) or not 1 <= samples <= 4:
         raise InvalidRequest("samples", "samples must be between 1 and 4")
-    for name in NOISE_FIELDS:
-        if body.get(name) is not None and not _is_number(body[name]):
-            raise InvalidRequest(name, f"{name} must be a number")
+    for name, highest in NOISE_RANGES.items():
+        if body.get(name) is not None and not (_is_number(body[name]) and 0 <= body[name] <= highest):
+            raise InvalidRequest(name, f"{name} must be a number from 0 to {highest}")
     return Plan(
         prompt=prompt,
         negative_prompt=_negative_prompt(body),
@@ -156,8 +157,8 @@ def _seed(body: dict[str, Any]) -> int:
     seed = body.get("seed")
     if seed is None:
         return 0
-    if not is_whole_number(seed) or seed < 0:
-        raise InvalidRequest("seed", "seed must be a non-negative integer")
+    if not is_whole_number(seed) or not 0 <= seed <= MAX_SEED:
+        raise InvalidRequest("seed", f"seed must be an integer from 0 to {MAX_SEED}")
     return int(seed)
 
 

@@ -38,7 +38,10 @@ API_FAMILIES = (ENTERPRISE, V7)
 _ENTERPRISE_PATH = "/api/v1/enterprise/nano_banana"
 _V7_PATH = "/api/v7/images"
 _ENTERPRISE_ENDPOINTS = {JobKind.GENERATE: "text2img", JobKind.IMG2IMG: "img2img", JobKind.EDIT: "multi_ref"}
-_NUMBER_OPTIONS = ("noise_scale_start", "noise_scale_end", "noise_clip_std")
+# Ranges as ModelsLab's enterprise parameter docs give them (issue 15; our reference copy lists
+# only the defaults 7.5, 7.5 and 2.5), and the largest seed: a 32-bit unsigned integer.
+_NUMBER_OPTIONS = {"noise_scale_start": (0, 30), "noise_scale_end": (0, 30), "noise_clip_std": (0, 10)}
+MAX_SEED = 4_294_967_295
 _FLAG_OPTIONS = ("watermark", "temp", "base64")
 _TEXT_OPTIONS = ("track_id", "webhook")
 _SIZE_RULE = {"low": 1024, "high": 2048, "multiple_of": 32}
@@ -82,14 +85,14 @@ def _enterprise_call(request: ImageJobRequest) -> ApiCall:
     if request.count is not None:
         body["samples"] = check.check_int("count", request.count, 1, _MAX_SAMPLES)
     if request.seed is not None:
-        body["seed"] = check.check_seed(request.seed)
+        body["seed"] = check.check_seed(request.seed, MAX_SEED)
     if request.negative_prompt is not None:
         body["negative_prompt"] = check.check_text("negative_prompt", request.negative_prompt)
     flags = (*_FLAG_OPTIONS, "keep_original_aspect") if request.kind is JobKind.IMG2IMG else _FLAG_OPTIONS
     check.reject_unknown_options(VENDOR, request.options, (*_NUMBER_OPTIONS, *flags, *_TEXT_OPTIONS))
     for name, value in request.options.items():
         if name in _NUMBER_OPTIONS:
-            body[name] = check.check_number(f"options.{name}", value)
+            body[name] = check.check_number(f"options.{name}", value, *_NUMBER_OPTIONS[name])
         elif name in flags:
             body[name] = check.yes_no(f"options.{name}", value)
         elif value is not None:

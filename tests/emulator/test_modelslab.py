@@ -173,8 +173,11 @@ def test_v7_rejects_a_model_id_its_endpoint_does_not_serve(
         ({"height": 4096}, "height must be between 1024 and 2048 and divisible by 32"),
         ({"samples": 5}, "samples must be between 1 and 4"),
         ({"watermark": True}, 'watermark must be "yes" or "no"'),
-        ({"seed": "42"}, "seed must be a non-negative integer"),
-        ({"noise_clip_std": "high"}, "noise_clip_std must be a number"),
+        ({"seed": "42"}, "seed must be an integer from 0 to 4294967295"),
+        ({"seed": 4_294_967_296}, "seed must be an integer from 0 to 4294967295"),
+        ({"noise_clip_std": "high"}, "noise_clip_std must be a number from 0 to 10"),
+        ({"noise_clip_std": 11}, "noise_clip_std must be a number from 0 to 10"),
+        ({"noise_scale_start": 31}, "noise_scale_start must be a number from 0 to 30"),
     ],
 )
 def test_enterprise_validation_errors_come_as_http_200_status_error(

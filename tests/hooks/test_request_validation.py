@@ -54,6 +54,34 @@ def test_modelslab_size_must_be_1024_to_2048_divisible_by_32(field, value):
     assert error.value == value
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "allowed"),
+    [
+        ("noise_scale_start", 31, "from 0 to 30"),
+        ("noise_scale_end", -0.5, "from 0 to 30"),
+        ("noise_clip_std", 10.5, "from 0 to 10"),
+        ("noise_clip_std", "2.5", "from 0 to 10"),
+    ],
+)
+def test_modelslab_noise_options_outside_their_documented_ranges_are_refused(option, value, allowed):
+    rejects(modelslab_enterprise, generate(options={option: value}), f"options.{option}", allowed)
+
+
+@pytest.mark.parametrize("seed", [-1, 4_294_967_296, 1.5])
+def test_modelslab_seed_is_a_32_bit_unsigned_integer(seed):
+    rejects(modelslab_enterprise, generate(seed=seed), "seed", "from 0 to 4294967295")
+
+
+def test_modelslab_accepts_the_edges_of_every_documented_range():
+    call = modelslab_enterprise(
+        generate(
+            seed=4_294_967_295, options={"noise_scale_start": 0, "noise_scale_end": 30, "noise_clip_std": 10}
+        )
+    )
+    assert call.body["seed"] == 4_294_967_295
+    assert call.body["noise_scale_end"] == 30
+
+
 @pytest.mark.parametrize("count", [0, 5, True])
 def test_modelslab_samples_between_1_and_4(count):
     rejects(modelslab_enterprise, generate(count=count), "count", "from 1 to 4")

@@ -1,7 +1,8 @@
 """``/_emulator/*``: the Python API over HTTP, for tests that run in another process than the server.
 
 Bad input answers 400 ``{"error": "..."}`` with the validation message of the settings or fault
-dataclass, so a typo in a fault spec sent by a remote test is as loud as one made in-process.
+dataclass, so a typo in a fault spec sent by a remote test is as loud as one made in-process; a
+refused fault also gets ``"fields"``, what each field takes.
 """
 
 from __future__ import annotations
@@ -31,12 +32,20 @@ def _list_faults(request: Request, runtime: Runtime) -> Reply:
 
 def _add_fault(request: Request, runtime: Runtime) -> Reply:
     body = request.json_object()
+    guide = Fault.field_guide()
     if body is None:
-        return _bad_request("the body must be a JSON object of Fault fields")
+        return _bad_request("the body must be a JSON object of fault fields", fields=guide)
+    problems = []
+    if unknown := sorted(set(body) - set(guide)):
+        problems.append(f"unknown field(s) {', '.join(unknown)}")
+    if missing := [name for name in ("vendor", "endpoint", "kind") if name not in body]:
+        problems.append(f"missing field(s) {', '.join(missing)}")
+    if problems:
+        return _bad_request("; ".join(problems), fields=guide)
     try:
         runtime.add_fault(Fault(**body))
-    except (TypeError, ValueError) as error:
-        return _bad_request(str(error))
+    except ValueError as error:
+        return _bad_request(str(error), fields=guide)
     return json_reply({"faults": runtime.faults.armed()}, 201)
 
 
@@ -65,8 +74,8 @@ def _reset(request: Request, runtime: Runtime) -> Reply:
     return json_reply({"status": "ok"})
 
 
-def _bad_request(message: str) -> Reply:
-    return json_reply({"error": message}, 400)
+def _bad_request(message: str, **detail: object) -> Reply:
+    return json_reply({"error": message, **detail}, 400)
 
 
 ROUTES = (

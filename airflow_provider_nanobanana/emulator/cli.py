@@ -1,7 +1,9 @@
 """``nanobanana-emulator``: run the emulator in the foreground until SIGINT or SIGTERM.
 
 The first output line is always ``Nano Banana emulator listening on <url>`` (flushed at once), so
-a script or test that starts it with ``--port 0`` can read the chosen port from it.
+a script or test that starts it with ``--port 0`` can read the chosen port from it. With ``--s3``
+a local S3 endpoint (moto) runs beside it, holding the example DAGs' bucket and input images, and
+the connections to paste into Airflow are printed for both.
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ import argparse
 import signal
 import threading
 from collections.abc import Sequence
+from contextlib import ExitStack
 from types import FrameType
 
+from airflow_provider_nanobanana.emulator.images import require_pillow
+from airflow_provider_nanobanana.emulator.local_s3 import EXAMPLE_BUCKET, LocalS3, seed_example_bucket
 from airflow_provider_nanobanana.emulator.server import Emulator
 from airflow_provider_nanobanana.emulator.settings import EmulatorSettings, parse_fault_spec
 
@@ -67,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
         help='output shape when base64 is "yes" (default: %(default)s)',
     )
     parser.add_argument("--image-format", choices=("png", "jpeg"), default=defaults.image_format)
+    parser.add_argument(
+        "--s3",
+        action="store_true",
+        help="also run a local S3 endpoint with the example bucket (needs moto[server])",
+    )
+    parser.add_argument(
+        "--s3-port", type=int, default=0, help="port of the local S3 endpoint (default: free)"
+    )
     return parser
 
 
@@ -89,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except ValueError as error:
         parser.error(str(error))
+    try:
+        require_pillow()
+    except RuntimeError as error:
+        parser.exit(1, f"nanobanana-emulator: {error}\n")
     stopping = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -96,12 +113,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    with Emulator(host=args.host, port=args.port, settings=settings) as emulator:
+    with ExitStack() as running:
+        emulator = running.enter_context(Emulator(host=args.host, port=args.port, settings=settings))
         print(f"Nano Banana emulator listening on {emulator.url}", flush=True)
         print(f"ModelsLab keys: {', '.join(settings.modelslab_keys)}", flush=True)
         print(f"AceData tokens: {', '.join(settings.acedata_tokens)}", flush=True)
         for fault in settings.faults:
             print(f"Fault armed: {fault}", flush=True)
+        print(
+            f"AIRFLOW_CONN_NANOBANANA_MODELSLAB_DEFAULT='{emulator.connection_json('modelslab')}'", flush=True
+        )
+        print(f"AIRFLOW_CONN_NANOBANANA_ACEDATA_DEFAULT='{emulator.connection_json('acedata')}'", flush=True)
+        if args.s3:
+            s3 = _local_s3(parser, args.host, args.s3_port)
+            running.callback(s3.stop)
+            print(f"Local S3 endpoint listening on {s3.endpoint_url} (bucket {EXAMPLE_BUCKET})", flush=True)
+            print(f"AIRFLOW_CONN_AWS_DEFAULT='{s3.connection_json()}'", flush=True)
         while not stopping.wait(0.5):
             pass
     return 0
+
+
+def _local_s3(parser: argparse.ArgumentParser, host: str, port: int) -> LocalS3:
+    try:
+        s3 = LocalS3(host=host, port=port).start()
+    except ImportError:
+        parser.exit(1, "nanobanana-emulator: --s3 needs moto's server: pip install 'moto[server]'\n")
+    seed_example_bucket(s3)
+    return s3

@@ -43,6 +43,17 @@ class ImageSpec:
 
 
 @functools.lru_cache(maxsize=32)
+def require_pillow() -> None:
+    """Fail at start-up, not at the first image request, when Pillow is not installed."""
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        raise RuntimeError(
+            "The Nano Banana emulator draws its images with Pillow, which is not installed: "
+            "pip install 'airflow-provider-nanobanana[emulator]'."
+        ) from None
+
+
 def render(spec: ImageSpec, image_format: str) -> bytes:
     """Encode the picture for ``spec`` as ``png`` or ``jpeg``; recent renders are kept in memory
     because clients fetch each image at least twice (announce, then download) and 4K frames cost."""

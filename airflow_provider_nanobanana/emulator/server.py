@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_nanobanana.emulator import acedata, admin, files, modelslab
+from airflow_provider_nanobanana.emulator.images import require_pillow
 from airflow_provider_nanobanana.emulator.runtime import Runtime
 from airflow_provider_nanobanana.emulator.settings import (
     DEFAULT_ACEDATA_TOKEN,
@@ -217,6 +218,7 @@ class Emulator:
     def start(self) -> Emulator:
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
+        require_pillow()
         server = _Server(self._host, self._port, self._runtime)
         self._server = server
         self._thread = threading.Thread(

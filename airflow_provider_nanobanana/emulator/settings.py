@@ -62,7 +62,34 @@ class Fault:
     status: int | None = None
     delay: float = 1.0
 
+    @classmethod
+    def field_guide(cls) -> dict[str, str]:
+        """What each field takes: the fault API sends it with every refused fault."""
+        return {
+            "vendor": "modelslab, acedata or * (required)",
+            "endpoint": (
+                f"modelslab: {', '.join(sorted(MODELSLAB_ENDPOINTS))}; "
+                f"acedata: {', '.join(sorted(ACEDATA_ENDPOINTS))}; or * (required)"
+            ),
+            "kind": f"{', '.join(sorted(FAULT_KINDS))} (required)",
+            "times": "matching requests it hits: a positive integer, or null for every one (default 1)",
+            "retry_after": "seconds a rate_limit answer asks to wait (default 1.0)",
+            "status": "the HTTP status of a server_error, 400-599 (default 500)",
+            "delay": "seconds a slow answer is held back (default 1.0)",
+        }
+
     def __post_init__(self) -> None:
+        for name in ("vendor", "endpoint", "kind"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"fault {name} must be a string, not {getattr(self, name)!r}")
+        for name in ("times", "status"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"fault {name} must be an integer or null, not {value!r}")
+        for name in ("retry_after", "delay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"fault {name} must be a number of seconds, not {value!r}")
         if self.vendor not in (MODELSLAB, ACEDATA, ANY):
             raise ValueError(f"fault vendor must be modelslab, acedata or *, not {self.vendor!r}")
         if self.kind not in FAULT_KINDS:
@@ -78,7 +105,7 @@ class Fault:
         kind_endpoints = _KIND_ENDPOINTS[self.kind]
         if kind_endpoints is not None and self.endpoint not in kind_endpoints | {ANY}:
             raise ValueError(f"fault kind {self.kind!r} cannot hit endpoint {self.endpoint!r}")
-        if self.times is not None and (isinstance(self.times, bool) or self.times < 1):
+        if self.times is not None and self.times < 1:
             raise ValueError("fault times must be a positive integer or None (every request)")
         if self.retry_after < 0 or self.delay < 0:
             raise ValueError("fault retry_after and delay must not be negative")

@@ -71,6 +71,36 @@ def test_an_invalid_fault_is_refused_with_400_and_a_reason(
     assert client.get("/_emulator/faults").json() == {"faults": []}
 
 
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (
+            {"vendor": "acedata", "endpoint": "tasks", "knd": "drop"},
+            "unknown field(s) knd; missing field(s) kind",
+        ),
+        (
+            {"vendor": "acedata", "endpoint": "tasks", "kind": "drop", "times": "2"},
+            "fault times must be an integer",
+        ),
+        (
+            {"vendor": "acedata", "endpoint": "tasks", "kind": "slow", "delay": "5"},
+            "fault delay must be a number",
+        ),
+        ({"vendor": 3, "endpoint": "tasks", "kind": "drop"}, "fault vendor must be a string, not 3"),
+    ],
+)
+def test_a_malformed_fault_is_answered_in_json_naming_the_field_and_what_each_field_takes(
+    client: httpx.Client, fault: dict[str, object], error: str
+) -> None:
+    answer = client.post("/_emulator/faults", json=fault)
+    assert answer.status_code == 400
+    body = answer.json()
+    assert body["error"].startswith(error), body["error"]
+    assert "Fault.__init__" not in body["error"], "no Python text"
+    assert set(body["fields"]) == {"vendor", "endpoint", "kind", "times", "retry_after", "status", "delay"}
+    assert "acedata: files, images, tasks" in body["fields"]["endpoint"]
+
+
 def test_patch_settings_changes_behaviour_and_reports_the_settings_in_force(
     client: httpx.Client, emulator: Emulator
 ) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import httpx
 import pytest
 
@@ -78,3 +80,38 @@ def test_a_bad_fault_spec_exits_with_a_usage_error() -> None:
     )
     assert result.returncode == 2
     assert "unknown fault kind 'explode'" in result.stderr
+
+
+def test_s3_flag_runs_a_local_s3_endpoint_and_prints_the_connections_to_paste(
+    run: list[subprocess.Popen[str]],
+) -> None:
+    process, url = _start(run, [str(SCRIPT), "--port", "0", "--s3"])
+    assert process.stdout is not None
+    lines = {}
+    while "AIRFLOW_CONN_AWS_DEFAULT" not in lines:
+        line = process.stdout.readline()
+        assert line, f"the emulator exited: {process.stderr.read() if process.stderr else ''}"
+        name, _, value = line.partition("=")
+        lines[name] = value.strip().strip("'")
+    acedata = json.loads(lines["AIRFLOW_CONN_NANOBANANA_ACEDATA_DEFAULT"])
+    assert acedata["host"] == url, "the connection points at this emulator"
+    aws = json.loads(lines["AIRFLOW_CONN_AWS_DEFAULT"])
+    client = boto3.client(
+        "s3",
+        endpoint_url=aws["extra"]["endpoint_url"],
+        region_name=aws["extra"]["region_name"],
+        aws_access_key_id=aws["login"],
+        aws_secret_access_key=aws["password"],
+    )
+    keys = [item["Key"] for item in client.list_objects_v2(Bucket="nanobanana-images")["Contents"]]
+    assert "inputs/bananas.png" in keys, "the example bucket and its input images are there"
+    process.terminate()
+    assert process.wait(timeout=20) == 0
+
+
+def test_the_emulator_refuses_to_start_without_pillow(monkeypatch) -> None:
+    from airflow_provider_nanobanana.emulator import Emulator
+
+    monkeypatch.setitem(sys.modules, "PIL", None)  # import PIL now raises ImportError
+    with pytest.raises(RuntimeError, match=r"pip install 'airflow-provider-nanobanana\[emulator\]'"):
+        Emulator().start()

@@ -97,6 +97,15 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         "s3_output": "json",
     }
     ui_color = "#ffe135"
+    # A mapped task's grid entry names its prompt's first words instead of a bare index.
+    DEFAULT_MAP_INDEX_TEMPLATE = "{{ task.prompt | truncate(40, leeway=0) }}"
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> Any:
+        """Like ``BaseOperator.partial``, with :attr:`DEFAULT_MAP_INDEX_TEMPLATE` unless one is given
+        (Airflow reads the template of the mapped task, not of each unmapped instance)."""
+        kwargs.setdefault("map_index_template", cls.DEFAULT_MAP_INDEX_TEMPLATE)
+        return super().partial(**kwargs)
 
     def __init__(
         self,

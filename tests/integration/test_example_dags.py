@@ -125,3 +125,24 @@ def test_moderation_refusal_fails_the_submit_task_and_costs_nothing(run_dag, nan
 
 def test_dag_sources_are_all_copied():
     assert all(Path(source).exists() for source in DAG_SOURCES)
+
+
+def test_mapped_tasks_are_named_by_their_prompts_first_words(run_dag, nanobanana_emulator, nanobanana_s3):
+    dag_run = run_dag("nanobanana_mapped_prompts", deferrable=False)
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    from airflow import settings
+    from airflow.models.taskinstance import TaskInstance
+
+    with (
+        settings.Session() as session
+    ):  # read afresh: the task runner set the names after dag.test() loaded them
+        rows = session.query(TaskInstance.rendered_map_index).filter(
+            TaskInstance.run_id == dag_run.run_id, TaskInstance.task_id == "generate"
+        )
+        names = sorted(name for (name,) in rows)
+    assert names == [
+        "A lighthouse made of bananas, oil...",
+        "A paper-craft city at night, soft light",  # 39 characters: whole
+        "A robot watering a vertical garden,...",
+    ]

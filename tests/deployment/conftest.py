@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -52,11 +53,10 @@ def connection_body(conn_id: str, spec: str) -> dict[str, object]:
     }
 
 
-@pytest.fixture(scope="session")
-def airflow(tmp_path_factory, vendor: Emulator, s3: LocalS3) -> Iterator[AirflowDeployment]:
-    deployment = AirflowDeployment(
-        tmp_path_factory.mktemp("airflow-home"), [REPO / "example_dags", Path(__file__).parent / "dags"]
-    )
+@contextmanager
+def running(deployment: AirflowDeployment, vendor: Emulator, s3: LocalS3) -> Iterator[AirflowDeployment]:
+    """Start ``deployment``, create the vendor and S3 connections through its REST API, and stop
+    it however the block ends (log tails printed when it did not come up)."""
     try:
         deployment.start()
         for conn_id, spec in {
@@ -72,3 +72,12 @@ def airflow(tmp_path_factory, vendor: Emulator, s3: LocalS3) -> Iterator[Airflow
         raise
     finally:
         deployment.stop()
+
+
+@pytest.fixture(scope="session")
+def airflow(tmp_path_factory, vendor: Emulator, s3: LocalS3) -> Iterator[AirflowDeployment]:
+    deployment = AirflowDeployment(
+        tmp_path_factory.mktemp("airflow-home"), [REPO / "example_dags", Path(__file__).parent / "dags"]
+    )
+    with running(deployment, vendor, s3):
+        yield deployment

@@ -17,9 +17,13 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .debian import ensure_installed
 from .deployment import free_port
+
+if TYPE_CHECKING:
+    from typing import Self
 
 PG_USER = "nanobanana-pg"  # the OS user owning the cluster when the tests run as root
 DATABASE = "airflow"
@@ -40,7 +44,29 @@ def _wait_for_port(port: int, timeout: float, what: str, log: Path) -> None:
     raise TimeoutError(f"{what} did not listen on {port} within {timeout:.0f}s:\n{log.read_text()[-2000:]}")
 
 
-class PostgreSQLServer:
+class ThrowawayServer:
+    """``with Server() as server:`` starts it, and stops and removes it however the block ends
+    (a start that failed half way included)."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class PostgreSQLServer(ThrowawayServer):
     """A cluster made by ``initdb`` with one database, ``airflow``, trusted on loopback only."""
 
     def __init__(self) -> None:
@@ -114,7 +140,7 @@ class PostgreSQLServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-class RedisServer:
+class RedisServer(ThrowawayServer):
     """``redis-server`` without persistence: a restart loses every message it held, as a real one
     restarted without AOF would."""
 

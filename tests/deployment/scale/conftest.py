@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from airflow_provider_nanobanana.emulator import Emulator, EmulatorSettings
 from airflow_provider_nanobanana.emulator.local_s3 import LocalS3
 
-from ..conftest import HOOK_EXTRA, REPO, connection_body
+from ..conftest import REPO, running
 from ..deployment import AirflowDeployment
 from ..services import PostgreSQLServer, RedisServer
 from .cluster import celery_cluster
@@ -25,22 +24,14 @@ JOB_SECONDS = (20.0, 60.0)
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[PostgreSQLServer]:
-    server = PostgreSQLServer()
-    try:
-        server.start()
+    with PostgreSQLServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
 def redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    try:
-        server.start()
+    with RedisServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -61,18 +52,5 @@ def cluster(
         postgres,
         redis,
     )
-    try:
-        deployment.start()
-        for conn_id, spec in {
-            "nanobanana_modelslab_default": vendor.connection_json("modelslab", **HOOK_EXTRA),
-            "nanobanana_acedata_default": vendor.connection_json("acedata", **HOOK_EXTRA),
-            "aws_default": s3.connection_json(),
-        }.items():
-            answer = deployment.api.post("/connections", json=connection_body(conn_id, spec))
-            assert answer.status_code == 201, answer.text
+    with running(deployment, vendor, s3):
         yield deployment
-    except (httpx.HTTPError, RuntimeError, TimeoutError):
-        print(deployment.logs_tail())
-        raise
-    finally:
-        deployment.stop()

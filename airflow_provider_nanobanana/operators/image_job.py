@@ -74,10 +74,11 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         :class:`~airflow_provider_nanobanana.s3.destination.S3Destination` settings, at least
         ``bucket`` (templated). The summary then has an ``s3`` list like the transfer operator's.
     :param aws_conn_id: the Amazon connection for ``s3://`` inputs and ``s3_output``.
-    :param on_unknown_submission: what a retry does when an earlier try sent the request but
-        never heard back, and the vendor offers no way to find the job (ModelsLab; AceData is
-        searched): ``"fail"`` (default) fails saying the job may be billed; ``"resubmit"``
-        submits again, accepting the risk of paying twice (templated, e.g. from ``params``).
+    :param on_unknown_submission: what a retry does when the job an earlier try paid for cannot
+        be found: the request was sent but the answer lost and the vendor offers no way to find
+        the job (ModelsLab; AceData is searched), or the vendor says it does not know a recorded
+        job id. ``"fail"`` (default) fails saying the job may be billed; ``"resubmit"`` submits
+        again, accepting the risk of paying twice (templated, e.g. from ``params``).
     """
 
     kind: ClassVar[JobKind]
@@ -258,11 +259,8 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
             return self._recover_lost_submission(hook, ledger, request, entry)
         try:
             result = hook.get_job(entry["job_id"])
-        except NanoBananaJobNotFoundError:
-            self.log.warning(
-                "Job %s from an earlier try is unknown to the vendor; submitting anew.", entry["job_id"]
-            )
-            return None, None
+        except NanoBananaJobNotFoundError as error:
+            return self._unknown_recorded_job(hook, entry, error)
         if result.state is JobState.FAILED:
             self.log.warning(
                 "Job %s from an earlier try failed (%s); submitting anew.",
@@ -274,6 +272,34 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
             "Reattaching to job %s submitted by an earlier try (%s).", result.job_id, result.state.value
         )
         return entry, result
+
+    def _unknown_recorded_job(
+        self, hook: NanoBananaBaseHook, entry: dict[str, Any], error: Exception
+    ) -> tuple[None, None]:
+        """The vendor accepted this job (its id is recorded) and now says it does not know it.
+
+        Neither vendor documents what its status endpoint answers for an id it does not know, or
+        whether an accepted job can be forgotten while it still runs and bills; so the answer is
+        not proof the job is gone. The entry is kept and the task fails without retries, unless
+        ``on_unknown_submission="resubmit"`` accepts the risk of paying twice.
+        """
+        from airflow_provider_nanobanana.exceptions import NanoBananaPossiblyBilledError
+
+        if self.on_unknown_submission == "resubmit":
+            self.log.warning(
+                "Job %s from an earlier try is unknown to %s (%s); submitting anew as "
+                "on_unknown_submission='resubmit' asks (this may pay twice).",
+                entry["job_id"],
+                hook.vendor_label,
+                error,
+            )
+            return None, None
+        raise NanoBananaPossiblyBilledError(
+            f"{hook.vendor_label} accepted job {entry['job_id']} for an earlier try of this task and "
+            f"now answers that it does not know it ({error}). It may still run and be billed, so "
+            "this task does not submit again. Look for the job in the vendor's dashboard; to "
+            "submit anew, clear this task with on_unknown_submission='resubmit'."
+        )
 
     def _recover_lost_submission(
         self, hook: NanoBananaBaseHook, ledger: Any, request: ImageJobRequest, entry: dict[str, Any]

@@ -11,7 +11,11 @@ import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
 
 from airflow_provider_nanobanana.emulator import Fault
-from airflow_provider_nanobanana.exceptions import NanoBananaJobFailedError, NanoBananaTimeoutError
+from airflow_provider_nanobanana.exceptions import (
+    NanoBananaJobFailedError,
+    NanoBananaPossiblyBilledError,
+    NanoBananaTimeoutError,
+)
 from airflow_provider_nanobanana.hooks.registry import hook_for_connection
 from airflow_provider_nanobanana.jobs import ImageJobRequest, JobKind, JobState
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
@@ -86,15 +90,29 @@ def test_retry_submits_anew_when_the_earlier_job_failed(emulator, context, vendo
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
-def test_retry_submits_anew_when_the_vendor_does_not_know_the_job(emulator, context, vendor):
+def test_a_recorded_job_the_vendor_does_not_know_fails_as_possibly_billed_keeping_its_entry(
+    emulator, context, vendor
+):
+    """No vendor documents its answer for an unknown id: it is no proof the paid job is gone."""
     entry = {"vendor": vendor, "job_id": UNKNOWN_IDS[vendor], "submitted_at": time.time() - 60}
     context["task_state_store"].set("nanobanana_job", entry)
 
-    summary = generate(vendor).execute(context)
+    with pytest.raises(NanoBananaPossiblyBilledError, match=f"accepted job {entry['job_id']}"):
+        generate(vendor).execute(context)
+
+    assert emulator.counters()["accepted"][vendor] == 0, "nothing paid again"
+    assert ledger_entry(context) == entry, "the entry is kept for the next look"
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_resubmit_asked_for_submits_anew_when_the_vendor_does_not_know_the_job(emulator, context, vendor):
+    entry = {"vendor": vendor, "job_id": UNKNOWN_IDS[vendor], "submitted_at": time.time() - 60}
+    context["task_state_store"].set("nanobanana_job", entry)
+
+    summary = generate(vendor, on_unknown_submission="resubmit").execute(context)
 
     assert summary["state"] == "succeeded"
     assert summary["job_id"] != entry["job_id"]
-    assert summary["submitted_at"] > entry["submitted_at"]
     assert emulator.counters()["accepted"][vendor] == 1
 
 

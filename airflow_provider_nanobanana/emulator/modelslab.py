@@ -291,6 +291,28 @@ def _error(settings: EmulatorSettings, message: str | dict[str, list[str]], stat
     )
 
 
+# Enterprise server management, free calls (reference A.2.3): modelslab-py builds these for every
+# enterprise API with the body {"key": ...}; the answers are the documented examples of sibling
+# servers. That the nano_banana server has them is inferred, not shown.
+MANAGEMENT_ANSWERS: dict[str, dict[str, object]] = {
+    "system_details": {"model_count": 0, "queue_time": 0, "status": "ok"},
+    "restart_server": {"status": "success", "message": "server restarting"},
+    "update": {"message": "server updating", "status": "success"},
+    "clear_cache": {"status": "success", "message": "Cache cleared successfully"},
+    "clear_queue": {"status": "success", "message": "Queue cleared, server is restarting"},
+}
+
+
+def _management(endpoint: str) -> Handler:
+    def handle(request: Request, runtime: Runtime) -> Reply:
+        key = (request.json_object() or {}).get("key")
+        if not isinstance(key, str) or key not in runtime.settings.modelslab_keys:
+            return _error(runtime.settings, "Invalid Api Key", 401)
+        return json_reply(MANAGEMENT_ANSWERS[endpoint])
+
+    return handle
+
+
 def _enterprise_route(endpoint: str) -> Route:
     plan = functools.partial(rules.enterprise_plan, endpoint=endpoint)
     handler = _generation(endpoint, plan, f"{ENTERPRISE}/fetch")
@@ -302,6 +324,10 @@ ROUTES = (
     _enterprise_route("img2img"),
     _enterprise_route("multi_ref"),
     Route("POST", f"{ENTERPRISE}/fetch/(?P<id>[^/]+)", _fetch("fetch"), MODELSLAB, "fetch"),
+    *(
+        Route("POST", f"{ENTERPRISE}/{name}", _management(name), MODELSLAB, name)
+        for name in MANAGEMENT_ANSWERS
+    ),
     Route(
         "POST",
         f"{V7}/text-to-image",

@@ -238,6 +238,8 @@ class ModelsLabHook(NanoBananaBaseHook):
         raise cls(text, **kwargs)
 
     def _check_key(self) -> str:
+        # A fetch of an id that cannot exist is free, and fetch is documented for this server;
+        # system_details would be free too, but that nano_banana serves it is only inferred.
         with suppress(NanoBananaJobNotFoundError):
             self.get_job("0")
         settings = self.settings

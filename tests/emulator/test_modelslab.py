@@ -281,3 +281,22 @@ def test_queue_limit_answers_429_once_a_key_has_that_many_processing_jobs(
     assert emulator.counters()["accepted"]["modelslab"] == 2
     wait_for_jobs()
     assert client.post(f"{ENTERPRISE}/text2img", json=body).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "answer"),
+    [
+        ("system_details", {"model_count": 0, "queue_time": 0, "status": "ok"}),
+        ("restart_server", {"status": "success", "message": "server restarting"}),
+        ("update", {"message": "server updating", "status": "success"}),
+        ("clear_cache", {"status": "success", "message": "Cache cleared successfully"}),
+        ("clear_queue", {"status": "success", "message": "Queue cleared, server is restarting"}),
+    ],
+)
+def test_enterprise_management_endpoints_answer_as_documented_and_need_the_key(
+    client: httpx.Client, emulator: Emulator, endpoint: str, answer: dict[str, Any]
+) -> None:
+    assert client.post(f"{ENTERPRISE}/{endpoint}", json={"key": ML_KEY}).json() == answer
+    refused = client.post(f"{ENTERPRISE}/{endpoint}", json={"key": "wrong"}).json()
+    assert refused == {"status": "error", "message": "Invalid Api Key"}
+    assert emulator.counters()["accepted"]["modelslab"] == 0, "management calls are free"

@@ -109,9 +109,13 @@ def test_s3_flag_runs_a_local_s3_endpoint_and_prints_the_connections_to_paste(
     assert process.wait(timeout=20) == 0
 
 
-def test_the_emulator_refuses_to_start_without_pillow(monkeypatch) -> None:
-    from airflow_provider_nanobanana.emulator import Emulator
-
-    monkeypatch.setitem(sys.modules, "PIL", None)  # import PIL now raises ImportError
-    with pytest.raises(RuntimeError, match=r"pip install 'airflow-provider-nanobanana\[emulator\]'"):
-        Emulator().start()
+def test_the_emulator_refuses_to_start_without_pillow() -> None:
+    """In a process of its own, where Pillow cannot be imported, not at the first image request."""
+    script = (
+        "import sys; sys.modules['PIL'] = None\n"
+        "from airflow_provider_nanobanana.emulator import Emulator\n"
+        "Emulator().start()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "pip install 'airflow-provider-nanobanana[emulator]'" in result.stderr

@@ -42,7 +42,6 @@ class ImageSpec:
     seed: int
 
 
-@functools.lru_cache(maxsize=32)
 def require_pillow() -> None:
     """Fail at start-up, not at the first image request, when Pillow is not installed."""
     try:
@@ -54,6 +53,7 @@ def require_pillow() -> None:
         ) from None
 
 
+@functools.lru_cache(maxsize=32)
 def render(spec: ImageSpec, image_format: str) -> bytes:
     """Encode the picture for ``spec`` as ``png`` or ``jpeg``; recent renders are kept in memory
     because clients fetch each image at least twice (announce, then download) and 4K frames cost."""

@@ -113,7 +113,10 @@ def xcom(api: httpx.Client, run: Run, task_id: str, map_index: int = -1) -> Any:
 
 
 def task_logs(api: httpx.Client, run: Run) -> dict[tuple[str, int, int], str]:
-    """Every try's log of every task instance of ``run``, as the UI would fetch it."""
+    """Every try's log of every task instance of ``run``, as the UI would fetch it.
+
+    A try Airflow has no record of (a task failed by its executor before it ran: 404 "TaskInstance
+    not found") has no log to read and is left out."""
     logs = {}
     for ti in task_instances(api, run):
         for try_number in range(1, ti["try_number"] + 1):
@@ -122,6 +125,8 @@ def task_logs(api: httpx.Client, run: Run) -> dict[tuple[str, int, int], str]:
                 params={"full_content": True, "map_index": ti["map_index"]},
                 headers={"Accept": "application/json"},
             )
+            if answer.status_code == 404:
+                continue
             answer.raise_for_status()
             logs[(ti["task_id"], ti["map_index"], try_number)] = json.dumps(answer.json())
     return logs

@@ -59,9 +59,15 @@ def split(count: int) -> dict[str, int]:
     return {"modelslab": (count + 1) // 2, "acedata": count // 2}
 
 
-def assert_all_landed(cluster: AirflowDeployment, s3: LocalS3, run: Run, count: int) -> None:
+def assert_all_landed(
+    cluster: AirflowDeployment, s3: LocalS3, run: Run, count: int, *, retries_allowed: bool = False
+) -> None:
+    """Every task succeeded (in its first try unless ``retries_allowed``) and landed its image once."""
     assert run.state == "success", states(run)
-    assert states(run) == [("success", 1)] * count, "no task needed a second try"
+    if retries_allowed:
+        assert {state for state, _ in states(run)} == {"success"}, states(run)
+    else:
+        assert states(run) == [("success", 1)] * count, "no task needed a second try"
     assert assert_every_image_landed(cluster, s3, run, run.conf["s3_prefix"]) == count
     listed = s3.client().list_objects_v2(Bucket=EXAMPLE_BUCKET, Prefix=f"{run.conf['s3_prefix']}/")
     assert listed["KeyCount"] == count, "one object per image, nothing else"
@@ -199,8 +205,11 @@ def test_a_broker_or_database_restart_mid_run_loses_nothing_and_pays_nothing_twi
         cluster.restart(name)
     wait_for(cluster.api, [run], timeout=600, every=2)
 
-    assert_all_landed(cluster, s3, run, count)
+    # A task handed to Celery while the database is down can be failed by its worker before it
+    # runs (it cannot load its task instance); Airflow retries it. Paid counts prove no try paid twice.
+    assert_all_landed(cluster, s3, run, count, retries_allowed=True)
     assert paid(vendor) == split(count)
+    retried = sum(1 for _, try_number in states(run) if try_number > 1)
     if service == "redis":
         assert not exited, f"components that exited on the broker restart: {exited}"
     for name, error in exited.items():
@@ -208,7 +217,7 @@ def test_a_broker_or_database_restart_mid_run_loses_nothing_and_pays_nothing_twi
     done_after = time.monotonic() - restarted_at
     print(
         f"\n{service} restarted with {count * 3 // 4}+ waits deferred: run done {done_after:.0f} s later; "
-        f"exited and restarted: {exited or 'none'}"
+        f"exited and restarted: {exited or 'none'}; tasks that needed a second try: {retried}"
     )
 
 

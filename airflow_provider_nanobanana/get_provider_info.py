@@ -65,5 +65,6 @@ def get_provider_info() -> dict[str, Any]:
                 "python-module": "airflow_provider_nanobanana.transfers.images_to_s3",
             }
         ],
+        "extra-links": ["airflow_provider_nanobanana.links.NanoBananaImageLink"],
         "connection-types": [form.provider_info_entry() for form in FORMS],
     }

@@ -49,6 +49,5 @@ for vendor in ("modelslab", "acedata"):
             s3_bucket="{{ params.s3_bucket }}",
             s3_prefix="edited",
             prompt="{{ params.prompt }}",
-            asset_alias="nanobanana-images",
         )
         submit >> wait >> to_s3

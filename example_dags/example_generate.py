@@ -2,8 +2,8 @@
 
 The connection decides the vendor; only the sizing fields differ between the two DAGs. While the
 job runs, the sensor defers (when deferrable) so the triggerer waits and no worker slot is held.
-The transfer records every object on the ``nanobanana-images`` asset alias, which
-``example_new_images.py`` is scheduled on.
+Each landing is one event on the destination asset (``s3://<bucket>/generated``) with the objects
+in its extra; ``example_new_images.py`` is scheduled on every such event.
 """
 
 from __future__ import annotations
@@ -54,6 +54,5 @@ for vendor, (conn_id, size) in VENDORS.items():
             s3_bucket="{{ params.s3_bucket }}",
             s3_prefix="generated",
             prompt="{{ params.prompt }}",
-            asset_alias="nanobanana-images",
         )
         submit >> wait >> to_s3

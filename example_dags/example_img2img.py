@@ -46,7 +46,6 @@ for vendor, controls in VENDORS.items():
             s3_output={
                 "bucket": "{{ params.s3_bucket }}",
                 "prefix": "img2img",
-                "asset_alias": "nanobanana-images",
             },
             **controls,
         )

@@ -40,6 +40,5 @@ with DAG(
         jobs=generate.output,
         s3_bucket="{{ params.s3_bucket }}",
         s3_prefix="mapped",
-        asset_alias="nanobanana-images",
         trigger_rule="all_done",
     )

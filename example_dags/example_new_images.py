@@ -1,6 +1,8 @@
-"""Runs whenever the example DAGs land new images: scheduled on the ``nanobanana-images`` asset alias.
+"""Runs whenever the example DAGs land images: scheduled on the alias every landing reports through.
 
-Each asset event carries the object's sha256, size, content type, vendor, job id and index.
+Each landing is one asset event on its destination (``s3://<bucket>/<prefix>``), whose extra lists
+the objects (uri, key, size, sha256, content type, vendor, job id, index). To follow one destination
+only, schedule on ``Asset("s3://my-bucket/generated")`` instead.
 """
 
 from __future__ import annotations
@@ -9,16 +11,23 @@ from datetime import datetime
 
 from airflow.providers.common.compat.sdk import DAG, AssetAlias, task
 
+from airflow_provider_nanobanana.s3.operator_mixin import DESTINATIONS_ALIAS
+
 with DAG(
     dag_id="nanobanana_new_images",
-    schedule=[AssetAlias("nanobanana-images")],
+    schedule=[AssetAlias(DESTINATIONS_ALIAS)],
     start_date=datetime(2026, 1, 1),
     tags=["nanobanana"],
 ):
 
     @task
     def list_new_images(triggering_asset_events=None) -> list[str]:
-        uris = [event.asset.uri for events in triggering_asset_events.values() for event in events]
+        uris = [
+            item["uri"]
+            for events in triggering_asset_events.values()
+            for event in events
+            for item in event.extra["objects"]
+        ]
         for uri in uris:
             print(f"New image: {uri}")
         return uris

@@ -43,6 +43,15 @@ def asset_event_model() -> Any:
     return AssetEvent
 
 
+def asset_model() -> Any:
+    """The table assets are registered in: ``AssetModel`` on Airflow 3, ``DatasetModel`` on 2."""
+    try:
+        from airflow.models.asset import AssetModel
+    except ImportError:
+        from airflow.models.dataset import DatasetModel as AssetModel
+    return AssetModel
+
+
 def alias_events(accessor: Any) -> list[tuple[str, dict[str, Any]]]:
     """``(asset uri, extra)`` of each event recorded on an alias's outlet-event accessor."""
     if hasattr(accessor, "asset_alias_events"):

@@ -106,3 +106,13 @@ def test_every_declared_module_imports():
             importlib.import_module(module)
     for transfer in info["transfers"]:
         importlib.import_module(transfer["python-module"])
+
+
+def test_every_declared_extra_link_imports_as_an_operator_link():
+    import importlib
+
+    from airflow.providers.common.compat.sdk import BaseOperatorLink
+
+    for path in get_provider_info()["extra-links"]:
+        module, _, name = path.rpartition(".")
+        assert issubclass(getattr(importlib.import_module(module), name), BaseOperatorLink)

@@ -1,13 +1,15 @@
-"""Fetch one image of a finished job, verified, without holding a large body in memory.
+"""Fetch one image of a finished job, verified, into a sink that writes it on as it arrives.
 
-The body streams into memory up to :data:`SPOOL_BYTES` and into a temporary file on this worker's
-disk beyond, while its sha256 is computed; only a complete body whose magic bytes are an
-image comes back. Nothing is written anywhere else until then, so a bad download can never leave
-a partial object in S3. The spool lives only as long as the task that made it.
+The body is hashed and counted as it streams; nothing reaches the sink until its first bytes
+prove it an image, and the sink is told to complete only once the whole body has arrived (length
+checked against Content-Length, base64 fully decoded). Any failure aborts the sink, so a sink
+that makes nothing visible before completing (:class:`~airflow_provider_nanobanana.s3.upload.ObjectUpload`)
+never leaves a partial object behind.
 
 Downloads cost nothing, so transient failures (connection errors, 429, 5xx, a body cut short)
-are retried a few times; a missing link (404/410/403) or a body that is not an image fails at
-once. Errors name the job, the image index and the URL host, never the query string.
+are retried a few times, each into a new sink; a missing link (404/410/403) or a body that is
+not an image fails at once. Errors name the job, the image index and the URL host, never the
+query string.
 """
 
 from __future__ import annotations
@@ -15,12 +17,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import io
 import logging
-import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO
+from typing import Protocol, TypeVar
 
 import httpx
 
@@ -33,7 +34,6 @@ from airflow_provider_nanobanana.exceptions import (
 from airflow_provider_nanobanana.hooks.retry import RetryPolicy, retry_after_seconds
 from airflow_provider_nanobanana.images.formats import SNIFF_BYTES, ImageFormat, describe, sniff
 
-SPOOL_BYTES = 8 * 1024 * 1024
 CHUNK_BYTES = 1024 * 1024
 PROGRESS_BYTES = 32 * 1024 * 1024
 _GONE = (403, 404, 410)
@@ -84,19 +84,20 @@ class ImageRef:
         )
 
 
-@dataclass
-class VerifiedImage:
-    """A complete image body, ready to upload: rewound, with its size, checksum and real format."""
+T = TypeVar("T")
 
-    ref: ImageRef
-    body: IO[bytes]
-    size: int
-    sha256: str
-    format: ImageFormat
-    path: str | None = None  # set when the body spilled to disk; deleted by close()
 
-    def close(self) -> None:
-        self.body.close()
+class BodySink(Protocol[T]):
+    """Where a body goes while it downloads: told its format first, then fed, then completed with
+    the body's size and sha256 (returning what the caller wants back), or aborted."""
+
+    def begin(self, image_format: ImageFormat) -> None: ...
+
+    def write(self, data: bytes) -> None: ...
+
+    def complete(self, size: int, sha256: str) -> T: ...
+
+    def abort(self) -> None: ...
 
 
 class _Retryable(Exception):
@@ -127,30 +128,33 @@ class _Base64Stream:
             raise _Retryable(self._ref.error(NanoBananaImageTruncatedError, "the base64 text ends mid-way"))
 
 
-class _Spool:
-    """Collects a body: bytes in memory up to :data:`SPOOL_BYTES`, then a named temporary file
-    (so the S3 upload can read parts from disk lazily), a running sha256, the size and the head."""
+class _VerifiedStream:
+    """Hashes and counts a body, holds back its head until it proves an image, feeds the sink."""
 
-    def __init__(self, ref: ImageRef) -> None:
+    def __init__(self, ref: ImageRef, sink: BodySink[T]) -> None:
         self.ref = ref
-        self.file: IO[bytes] = io.BytesIO()
-        self.path: str | None = None
+        self.sink = sink
         self.digest = hashlib.sha256()
         self.size = 0
         self.head = b""
+        self.started = False
 
     def write(self, data: bytes) -> None:
-        if len(self.head) < SNIFF_BYTES:
-            self.head += data[: SNIFF_BYTES - len(self.head)]
         self.digest.update(data)
-        if self.path is None and self.size + len(data) > SPOOL_BYTES:
-            spilled = tempfile.NamedTemporaryFile(prefix="nanobanana-", suffix=".img")  # noqa: SIM115
-            spilled.write(self.file.getvalue())
-            self.file, self.path = spilled, spilled.name
-        self.file.write(data)
         self.size += len(data)
+        if not self.started:
+            self.head += data
+            if len(self.head) < SNIFF_BYTES:
+                return
+            data = self._begin()
+        self.sink.write(data)
 
-    def finish(self) -> VerifiedImage:
+    def finish(self) -> T:
+        if not self.started:
+            self.sink.write(self._begin())
+        return self.sink.complete(self.size, self.digest.hexdigest())
+
+    def _begin(self) -> bytes:
         image_format = sniff(self.head)
         if image_format is None:
             raise self.ref.error(
@@ -158,49 +162,54 @@ class _Spool:
                 f"the body is not a PNG, JPEG, WebP or GIF image ({self.size} bytes starting "
                 f"{describe(self.head)})",
             )
-        self.file.flush()
-        self.file.seek(0)
-        return VerifiedImage(self.ref, self.file, self.size, self.digest.hexdigest(), image_format, self.path)
+        self.sink.begin(image_format)
+        self.started = True
+        held, self.head = self.head, self.head[:SNIFF_BYTES]
+        return held
 
 
 def fetch_image(
-    ref: ImageRef, client: httpx.Client, *, retry: RetryPolicy, log: logging.Logger
-) -> VerifiedImage:
-    """Download (or decode) and verify one image; raise a ``NanoBananaImageTransferError`` subclass."""
-    if ref.base64_data is not None:
-        return _decode_inline(ref)
+    ref: ImageRef,
+    client: httpx.Client,
+    open_sink: Callable[[], BodySink[T]],
+    *,
+    retry: RetryPolicy,
+    log: logging.Logger,
+) -> T:
+    """Download (or decode) and verify one image into a new sink per attempt; return what the
+    completed sink returns, or raise a ``NanoBananaImageTransferError`` subclass."""
     attempt = 0
     while True:
+        sink = open_sink()
         try:
-            return _download(ref, client, log)
+            if ref.base64_data is not None:
+                return _decode_inline(ref, sink)
+            return _download(ref, client, sink, log)
         except _Retryable as failure:
-            if attempt >= retry.max_retries:
-                raise failure.error from None
+            sink.abort()
+            if attempt >= retry.max_retries or ref.base64_data is not None:
+                raise failure.error from None  # inline text cannot get better by asking again
             delay = max(retry.backoff(attempt), failure.retry_after or 0.0)
             log.warning(
                 "%s; download attempt %d failed, retrying in %.1f s.", failure.error, attempt + 1, delay
             )
             time.sleep(delay)
             attempt += 1
+        except BaseException:
+            sink.abort()
+            raise
 
 
-def _decode_inline(ref: ImageRef) -> VerifiedImage:
-    spool = _Spool(ref)
-    try:
-        stream = _Base64Stream(ref)
-        spool.write(stream.feed(ref.base64_data.encode("ascii", errors="replace")))
-        stream.finish()
-        return spool.finish()
-    except _Retryable as failure:  # inline text cannot get better by asking again
-        spool.file.close()
-        raise failure.error from None
-    except BaseException:
-        spool.file.close()
-        raise
+def _decode_inline(ref: ImageRef, sink: BodySink[T]) -> T:
+    stream = _VerifiedStream(ref, sink)
+    decoder = _Base64Stream(ref)
+    stream.write(decoder.feed(ref.base64_data.encode("ascii", errors="replace")))
+    decoder.finish()
+    return stream.finish()
 
 
-def _download(ref: ImageRef, client: httpx.Client, log: logging.Logger) -> VerifiedImage:
-    spool = _Spool(ref)
+def _download(ref: ImageRef, client: httpx.Client, sink: BodySink[T], log: logging.Logger) -> T:
+    stream = _VerifiedStream(ref, sink)
     try:
         with client.stream("GET", ref.url) as response:
             _check_status(ref, response)
@@ -209,7 +218,7 @@ def _download(ref: ImageRef, client: httpx.Client, log: logging.Logger) -> Verif
             next_report = PROGRESS_BYTES
             try:
                 for chunk in response.iter_bytes(CHUNK_BYTES):
-                    spool.write(decoder.feed(chunk) if decoder else chunk)
+                    stream.write(decoder.feed(chunk) if decoder else chunk)
                     if response.num_bytes_downloaded >= next_report:
                         log.info(
                             "%s: %s downloaded%s",
@@ -224,14 +233,10 @@ def _download(ref: ImageRef, client: httpx.Client, log: logging.Logger) -> Verif
                 raise _Retryable(_truncated(ref, response.num_bytes_downloaded, declared))
             if decoder:
                 decoder.finish()
-        return spool.finish()
     except httpx.TransportError as error:
-        spool.file.close()
         problem = f"download failed ({type(error).__name__})"
         raise _Retryable(ref.error(NanoBananaImageTransferError, problem)) from None
-    except BaseException:
-        spool.file.close()
-        raise
+    return stream.finish()
 
 
 def _check_status(ref: ImageRef, response: httpx.Response) -> None:

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import BaseOperator, conf
 
 from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind, JobState
-from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, outlets_with_alias
+from airflow_provider_nanobanana.links import NanoBananaImageLink
+from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, landing_outlets
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -98,6 +99,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         "s3_output": "json",
     }
     ui_color = "#ffe135"
+    operator_extra_links = (NanoBananaImageLink(),)
     # A mapped task's grid entry names its prompt's first words instead of a bare index.
     DEFAULT_MAP_INDEX_TEMPLATE = "{{ task.prompt | truncate(40, leeway=0) }}"
 
@@ -133,9 +135,13 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         on_unknown_submission: str = "fail",
         **kwargs: Any,
     ) -> None:
-        asset_alias = s3_output.get("asset_alias") if isinstance(s3_output, dict) else None
-        kwargs["outlets"] = outlets_with_alias(kwargs.get("outlets"), asset_alias)
+        destination_given = isinstance(s3_output, dict)
+        if s3_output is not None:
+            asset_alias = s3_output.get("asset_alias") if destination_given else None
+            kwargs["outlets"] = landing_outlets(kwargs.get("outlets"), asset_alias)
         super().__init__(**kwargs)
+        # The prefix as written, before Jinja renders it: the destination asset's name.
+        self.s3_prefix_template: str | None = s3_output.get("prefix") if destination_given else None
         self.conn_id = conn_id
         self.prompt = prompt
         self.images = images
@@ -416,7 +422,13 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
             )
             if destination := self._s3_destination():
                 # If landing fails, the ledger keeps the job: the retry reattaches and lands again, unpaid.
-                summary["s3"] = self.land_in_s3(context, [summary], destination, prompt=self.prompt)
+                summary["s3"] = self.land_in_s3(
+                    context,
+                    [summary],
+                    destination,
+                    prompt=self.prompt,
+                    prefix_template=self.s3_prefix_template or destination.prefix,
+                )
         ledger.forget()
         return summary
 

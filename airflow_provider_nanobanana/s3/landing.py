@@ -1,23 +1,26 @@
 """Land every image of one or more finished jobs in S3, or fail saying exactly which are missing.
 
 The job summaries (the XCom of a generate/edit/img2img task or sensor) list URL or inline
-references. Each image is downloaded and verified (:mod:`~airflow_provider_nanobanana.images.download`),
-then uploaded through ``S3Hook``'s client and transfer settings, a few at a time. Keys are
-rendered from the task instance and the job, so a retry rewrites the same objects. Each object
-carries its sha256, vendor, job id, image index, seed and the prompt's sha256 as metadata.
+references. Each image streams from the vendor into S3 as it is verified
+(:mod:`~airflow_provider_nanobanana.images.download` into :mod:`~airflow_provider_nanobanana.s3.upload`),
+through ``S3Hook``'s client and transfer settings, a few images at a time. Keys are rendered
+from the task instance and the job, so a retry rewrites the same objects. Each object carries its
+vendor, job id, image index, seed and the prompt's sha256 as metadata, and its sha256 when it
+went up in one call (:mod:`~airflow_provider_nanobanana.s3.upload` says why not otherwise).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import io
 import logging
+import ssl
 import time
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -25,11 +28,13 @@ from airflow_provider_nanobanana import wording
 from airflow_provider_nanobanana.exceptions import NanoBananaImageTransferError
 from airflow_provider_nanobanana.hooks.base import USER_AGENT
 from airflow_provider_nanobanana.hooks.retry import RetryPolicy
-from airflow_provider_nanobanana.images.download import ImageRef, VerifiedImage, fetch_image
+from airflow_provider_nanobanana.images.download import ImageRef, fetch_image
+from airflow_provider_nanobanana.images.formats import ImageFormat
 from airflow_provider_nanobanana.jobs import JobState
+from airflow_provider_nanobanana.links import object_link
 from airflow_provider_nanobanana.s3.destination import S3Destination
 from airflow_provider_nanobanana.s3.keys import render_key
-from airflow_provider_nanobanana.s3.retries import with_s3_retries
+from airflow_provider_nanobanana.s3.upload import ObjectUpload
 from airflow_provider_nanobanana.summary import INLINE_SCHEME
 from airflow_provider_nanobanana.validation import invalid
 
@@ -106,11 +111,9 @@ def land_jobs(
     if not refs:
         log.info("Nothing to land: the jobs delivered no images.")
         return []
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-    hook = S3Hook(aws_conn_id=destination.aws_conn_id)
-    uploader = _Uploader(hook, destination, run, log)
+    uploader = _Uploader(destination, run, log)
     http = httpx.Client(
+        verify=_tls_context(),
         timeout=httpx.Timeout(60.0, connect=10.0),
         follow_redirects=True,
         headers={"User-Agent": USER_AGENT},
@@ -119,11 +122,8 @@ def land_jobs(
 
     def land(item: tuple[Mapping[str, Any], ImageRef]) -> dict[str, Any]:
         job, ref = item
-        image = fetch_image(ref, http, retry=retry, log=log)
-        try:
-            return uploader.upload(job, image, {**_summary_prompt_metadata(job), **prompt_metadata})
-        finally:
-            image.close()
+        metadata = {**_summary_prompt_metadata(job), **prompt_metadata}
+        return fetch_image(ref, http, lambda: uploader.open(job, ref, metadata), retry=retry, log=log)
 
     started = time.monotonic()
     with http, ThreadPoolExecutor(max_workers=min(destination.max_concurrency, len(refs))) as pool:
@@ -145,124 +145,155 @@ def land_jobs(
     return landed
 
 
-class _Uploader:
-    """Uploads verified bodies with the hook's client, transfer config and extra args.
+@dataclass(frozen=True)
+class _S3Connection:
+    """What every upload of one landing shares: the hook, its boto3 client (thread-safe once
+    built; building one is not), transfer config and extra args."""
 
-    The client and config are built once, before the worker threads start: creating boto3
-    clients is not thread-safe, using one is.
+    hook: Any
+    client: Any
+    config: Any
+    base_args: Mapping[str, Any]
+
+    @classmethod
+    def open(cls, aws_conn_id: str | None) -> _S3Connection:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        hook = S3Hook(aws_conn_id=aws_conn_id)
+        return cls(hook, hook.get_conn(), hook.transfer_config, hook.extra_args)
+
+
+class _Uploader:
+    """Opens one :class:`_ImageObject` per download attempt.
+
+    Building a boto3 client takes about as long as downloading 10 MiB, so it is built on a thread
+    of its own while the first downloads start; the first body to prove an image waits for it.
     """
 
-    def __init__(self, hook: Any, destination: S3Destination, run: RunKeys, log: logging.Logger) -> None:
+    def __init__(self, destination: S3Destination, run: RunKeys, log: logging.Logger) -> None:
         from airflow.providers.common.compat.sdk import get_hook_lineage_collector
 
-        self.hook = hook
-        self.client = hook.get_conn()
-        self.config = hook.transfer_config
-        self.base_args = hook.extra_args
         self.destination = destination
         self.run = run
         self.log = log
         self.lineage = get_hook_lineage_collector()
+        opener = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanobanana-s3-client")
+        self._s3 = opener.submit(_S3Connection.open, destination.aws_conn_id)
+        opener.shutdown(wait=False)  # its one thread ends once the client is built
 
-    def upload(
-        self, job: Mapping[str, Any], image: VerifiedImage, prompt_metadata: dict[str, str]
-    ) -> dict[str, Any]:
-        from boto3.exceptions import S3UploadFailedError
-        from botocore.exceptions import BotoCoreError, ClientError
+    @property
+    def s3(self) -> _S3Connection:
+        return self._s3.result()
 
-        ref, destination = image.ref, self.destination
+    def open(self, job: Mapping[str, Any], ref: ImageRef, prompt_metadata: dict[str, str]) -> _ImageObject:
+        return _ImageObject(self, job, ref, prompt_metadata)
+
+    def record_lineage(self, key: str) -> None:
+        object_kwargs = {"bucket": self.destination.bucket, "key": key}
+        hook = self.s3.hook
+        if hasattr(self.lineage, "add_output_asset"):
+            self.lineage.add_output_asset(context=hook, scheme="s3", asset_kwargs=object_kwargs)
+        else:  # Airflow 2 says "dataset"
+            self.lineage.add_output_dataset(context=hook, scheme="s3", dataset_kwargs=object_kwargs)
+
+
+class _ImageObject:
+    """The S3 object one image becomes: its key and arguments are fixed once the body's first bytes
+    tell its format; the body goes to an :class:`ObjectUpload` as it arrives."""
+
+    def __init__(
+        self, uploader: _Uploader, job: Mapping[str, Any], ref: ImageRef, prompt_metadata: dict[str, str]
+    ) -> None:
+        self.uploader, self.job, self.ref, self.prompt_metadata = uploader, job, ref, prompt_metadata
+        self.upload: ObjectUpload | None = None
+        self.started = time.monotonic()
+
+    @property
+    def uri(self) -> str:
+        assert self.upload is not None
+        return f"s3://{self.upload.bucket}/{self.upload.key}"
+
+    def begin(self, image_format: ImageFormat) -> None:
+        uploader, destination, ref = self.uploader, self.uploader.destination, self.ref
+        self.format = image_format
         key = render_key(
             destination.key_template,
             destination.prefix,
-            _key_values(self.run, job, ref.index, image.format.extension),
+            _key_values(uploader.run, self.job, ref.index, image_format.extension),
         )
         metadata = {
-            "sha256": image.sha256,
             "vendor": ref.vendor,
             "job-id": ref.job_id,
             "image-index": str(ref.index),
-            **({"seed": str(job["seed"])} if job.get("seed") is not None else {}),
-            **prompt_metadata,
+            **({"seed": str(self.job["seed"])} if self.job.get("seed") is not None else {}),
+            **self.prompt_metadata,
         }
-        args = destination.upload_args(self.base_args, image.format.content_type, metadata)
-        uri = f"s3://{destination.bucket}/{key}"
-        started = time.monotonic()
-
-        def send() -> None:
-            if image.path:  # boto3 then reads each part from disk as it sends it
-                self.client.upload_file(
-                    image.path, destination.bucket, key, ExtraArgs=args, Config=self.config
-                )
-            else:  # boto3 closes a file object when an upload fails; the retry needs it open
-                self.client.upload_fileobj(
-                    _KeptOpen(image.body), destination.bucket, key, ExtraArgs=args, Config=self.config
-                )
-
-        try:
-            with_s3_retries(
-                send,
-                window=destination.s3_retry_seconds,
-                what=f"{ref} for {uri}",
-                log=self.log,
-                before_retry=lambda: image.body.seek(0),
-            )
-        except (BotoCoreError, ClientError, S3UploadFailedError) as error:
-            raise ref.error(
-                NanoBananaImageTransferError, f"could not be written to {uri}: {error}"
-            ) from error
-        object_kwargs = {"bucket": destination.bucket, "key": key}
-        if hasattr(self.lineage, "add_output_asset"):
-            self.lineage.add_output_asset(context=self.hook, scheme="s3", asset_kwargs=object_kwargs)
-        else:  # Airflow 2 says "dataset"
-            self.lineage.add_output_dataset(context=self.hook, scheme="s3", dataset_kwargs=object_kwargs)
-        self.log.info(
-            "%s: %s %s -> %s (sha256 %s) in %.2f s",
-            ref,
-            wording.size(image.size),
-            image.format.name,
-            uri,
-            image.sha256[:16],
-            time.monotonic() - started,
+        s3 = uploader.s3
+        args = destination.upload_args(s3.base_args, image_format.content_type, metadata)
+        self.upload = ObjectUpload(
+            s3.client,
+            destination.bucket,
+            key,
+            args,
+            config=s3.config,
+            retry_window=destination.s3_retry_seconds,
+            log=uploader.log,
         )
+
+    def write(self, data: bytes) -> None:
+        assert self.upload is not None
+        self._s3(self.upload.write, data)
+
+    def complete(self, size: int, sha256: str) -> dict[str, Any]:
+        assert self.upload is not None
+        self._s3(self.upload.complete, {"sha256": sha256})
+        self.uploader.record_lineage(self.upload.key)
+        self.uploader.log.info(
+            "%s: %s %s -> %s (sha256 %s%s) in %.2f s",
+            self.ref,
+            wording.size(size),
+            self.format.name,
+            self.uri,
+            sha256[:16],
+            ", multipart" if self.upload.multipart else "",
+            time.monotonic() - self.started,
+        )
+        ref, meta = self.ref, self.uploader.s3.client.meta
         return {
-            "uri": uri,
-            "bucket": destination.bucket,
-            "key": key,
-            "size": image.size,
-            "sha256": image.sha256,
-            "content_type": image.format.content_type,
+            "uri": self.uri,
+            "bucket": self.upload.bucket,
+            "key": self.upload.key,
+            "link": object_link(meta.endpoint_url, meta.region_name, self.upload.bucket, self.upload.key),
+            "size": size,
+            "sha256": sha256,
+            "content_type": self.format.content_type,
             "vendor": ref.vendor,
             "job_id": ref.job_id,
             "index": ref.index,
         }
 
+    def abort(self) -> None:
+        if self.upload is not None:
+            self.upload.abort()
 
-class _KeptOpen(io.RawIOBase):
-    """A view of a spooled body that boto3 can read, rewind and "close" without closing it."""
+    def _s3(self, action: Any, argument: Any) -> None:
+        """Run an upload step; an S3 failure becomes the image's transfer error."""
+        from boto3.exceptions import S3UploadFailedError
+        from botocore.exceptions import BotoCoreError, ClientError
 
-    def __init__(self, body: IO[bytes]) -> None:
-        super().__init__()
-        self._body = body
+        try:
+            action(argument)
+        except (BotoCoreError, ClientError, S3UploadFailedError) as error:
+            raise self.ref.error(
+                NanoBananaImageTransferError, f"could not be written to {self.uri}: {error}"
+            ) from error
 
-    def readable(self) -> bool:
-        return True
 
-    def seekable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._body.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._body.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._body.tell()
-
-    def close(self) -> None:
-        """Leave the body open: :meth:`VerifiedImage.close` closes it once landing is over."""
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default TLS context, built once per process: loading the CA bundle takes longer
+    than a small image's download."""
+    return httpx.create_ssl_context()
 
 
 def _check_job(job: Mapping[str, Any]) -> None:

@@ -1,14 +1,20 @@
 """What every operator that writes images to S3 adds: asset events and OpenLineage outputs.
 
-Keys are only known once the images exist, so assets go through an ``AssetAlias`` in the task's
-outlets, one asset event per object: a downstream DAG scheduled on the alias runs for new images.
-OpenLineage outputs are ``Dataset(namespace="s3://<bucket>", name=<key>)``; OpenLineage is
-imported only when its listener asks.
+Each landing records one asset event on the *destination*: the asset ``s3://<bucket>/<prefix>``,
+where the prefix is the part of the prefix template before its first Jinja expression (so
+``images/{{ ds }}`` is the one asset ``s3://bucket/images``, whatever the day), with the objects
+in the event's ``extra``. A daily DAG keeps one asset, not thousands. The bucket may be templated,
+so the event goes through :data:`DESTINATIONS_ALIAS`, which every landing task has in its outlets;
+schedule a DAG on ``Asset("s3://bucket/images")`` for one destination, or on the alias for all.
+With ``asset_alias``, each object also becomes its own asset event on that alias, for users who
+want an asset per image. OpenLineage outputs are ``Dataset(namespace="s3://<bucket>", name=<key>)``;
+OpenLineage is imported only when its listener asks.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,14 +24,29 @@ if TYPE_CHECKING:
     from airflow_provider_nanobanana.s3.destination import S3Destination
 
 
-def outlets_with_alias(outlets: Any, asset_alias: str | None) -> list[Any]:
-    """The task's outlets plus ``AssetAlias(asset_alias)``; call before ``BaseOperator.__init__``."""
-    merged = list(outlets) if isinstance(outlets, list | tuple) else [] if outlets is None else [outlets]
-    if asset_alias:
-        from airflow.providers.common.compat.sdk import AssetAlias
+DESTINATIONS_ALIAS = "nanobanana-s3-destinations"
+_OBJECT_FIELDS = ("uri", "key", "size", "sha256", "content_type", "vendor", "job_id", "index")
 
+
+def landing_outlets(outlets: Any, asset_alias: str | None) -> list[Any]:
+    """The task's outlets plus the destinations alias and ``AssetAlias(asset_alias)``; call
+    before ``BaseOperator.__init__``."""
+    from airflow.providers.common.compat.sdk import AssetAlias
+
+    merged = list(outlets) if isinstance(outlets, list | tuple) else [] if outlets is None else [outlets]
+    merged.append(AssetAlias(DESTINATIONS_ALIAS))
+    if asset_alias:
         merged.append(AssetAlias(asset_alias))
     return merged
+
+
+def destination_uri(bucket: str, prefix_template: str) -> str:
+    """``s3://bucket/<prefix up to its first Jinja expression, whole path segments only>``."""
+    static = re.split(r"\{[{%#]", prefix_template, maxsplit=1)[0]
+    if static != prefix_template:
+        static = static.rpartition("/")[0]
+    static = "/".join(part for part in static.split("/") if part)
+    return f"s3://{bucket}/{static}"  # s3://bucket/ for the bucket root, as Airflow writes it
 
 
 class LandsImagesInS3:
@@ -41,15 +62,25 @@ class LandsImagesInS3:
         destination: S3Destination,
         *,
         prompt: str | None,
+        prefix_template: str,
     ) -> list[dict[str, Any]]:
+        """Land ``jobs``; ``prefix_template`` is the prefix as the DAG wrote it, before rendering."""
+        from airflow.providers.common.compat.sdk import Asset, AssetAlias
+
         from airflow_provider_nanobanana.s3.landing import RunKeys, land_jobs
 
         self._landed = land_jobs(
             jobs, destination, RunKeys.from_context(context), prompt=prompt, log=self.log
         )
+        uri = destination_uri(destination.bucket, prefix_template)
+        extra = {
+            "count": len(self._landed),
+            "bytes": sum(item["size"] for item in self._landed),
+            "objects": [{name: item[name] for name in _OBJECT_FIELDS} for item in self._landed],
+        }
+        context["outlet_events"][AssetAlias(DESTINATIONS_ALIAS)].add(Asset(uri), extra=extra)
+        self.log.info("Recorded the landing as an asset event on %s.", uri)
         if destination.asset_alias:
-            from airflow.providers.common.compat.sdk import Asset, AssetAlias
-
             events = context["outlet_events"][AssetAlias(destination.asset_alias)]
             for item in self._landed:
                 extra = {

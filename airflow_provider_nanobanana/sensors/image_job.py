@@ -18,6 +18,8 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
+from airflow_provider_nanobanana.links import NanoBananaImageLink
+
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
@@ -37,6 +39,7 @@ class NanoBananaJobSensor(BaseSensorOperator):
     """
 
     template_fields: Sequence[str] = ("conn_id", "job_id")
+    operator_extra_links = (NanoBananaImageLink(),)
 
     def __init__(
         self,

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_nanobanana import wording
+from airflow_provider_nanobanana.links import NanoBananaImageLink
 from airflow_provider_nanobanana.s3.keys import DEFAULT_KEY_TEMPLATE
-from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, outlets_with_alias
+from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, landing_outlets
 from airflow_provider_nanobanana.s3.retries import DEFAULT_S3_RETRY_SECONDS
 
 if TYPE_CHECKING:
@@ -24,10 +25,10 @@ if TYPE_CHECKING:
 class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
     """Download, verify and upload every image of one or more finished jobs.
 
-    Bodies stream through a bounded spool (multipart uploads for large ones), are checked by
-    magic bytes and length, and land under keys rendered from ``key_template`` with their
-    sha256, vendor, job id, image index, seed and prompt sha256 as object metadata. A retry
-    writes the same keys; nothing reaches S3 before its body is verified.
+    Bodies stream to S3 as they arrive (multipart for large ones, in bounded memory), are checked
+    by magic bytes and length, and land under keys rendered from ``key_template`` with vendor,
+    job id, image index, seed and prompt sha256 (and, for one-call uploads, sha256) as object
+    metadata. A retry writes the same keys; no object appears before its body is verified.
 
     :param jobs: the XCom of a generate/edit/img2img task or ``NanoBananaJobSensor`` (pass
         ``task.output``), or a list of them, such as a mapped task's output, or a list of outputs
@@ -44,9 +45,11 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
     :param storage_class: an S3 storage class.
     :param extra_args: more boto3 ``ExtraArgs`` (``SSEKMSKeyId``, ``Tagging``, ...).
     :param max_concurrency: images uploaded at once.
-    :param asset_alias: an ``AssetAlias`` name; each object becomes an asset event on it.
+    :param asset_alias: an ``AssetAlias`` name; each object also becomes an asset event on it.
+        Without it, each landing is one event on the destination asset ``s3://bucket/prefix``
+        (objects in its extra; see :mod:`~airflow_provider_nanobanana.s3.operator_mixin`).
     :param s3_retry_seconds: how long uploads ride out an S3 outage (default 120; 0: no retries).
-    :return: one dict per object: ``uri``, ``bucket``, ``key``, ``size``, ``sha256``,
+    :return: one dict per object: ``uri``, ``bucket``, ``key``, ``link``, ``size``, ``sha256``,
         ``content_type``, ``vendor``, ``job_id``, ``index``.
     """
 
@@ -59,6 +62,7 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
         "aws_conn_id",
     )
     ui_color = "#ffe135"
+    operator_extra_links = (NanoBananaImageLink(),)
 
     def __init__(
         self,
@@ -79,8 +83,9 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
         s3_retry_seconds: float = DEFAULT_S3_RETRY_SECONDS,
         **kwargs: Any,
     ) -> None:
-        kwargs["outlets"] = outlets_with_alias(kwargs.get("outlets"), asset_alias)
+        kwargs["outlets"] = landing_outlets(kwargs.get("outlets"), asset_alias)
         super().__init__(**kwargs)
+        self.s3_prefix_template = s3_prefix  # as written, before Jinja renders it: the asset's name
         self.jobs = jobs
         self.s3_bucket = s3_bucket
         self.s3_prefix = s3_prefix
@@ -116,7 +121,13 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
             asset_alias=self.asset_alias,
             s3_retry_seconds=self.s3_retry_seconds,
         )
-        landed = self.land_in_s3(context, as_job_list(self.jobs), destination, prompt=self.prompt)
+        landed = self.land_in_s3(
+            context,
+            as_job_list(self.jobs),
+            destination,
+            prompt=self.prompt,
+            prefix_template=self.s3_prefix_template,
+        )
         if missing := unsuccessful_upstream(context, self.upstream_task_ids):
             raise NanoBananaMissingImagesError(
                 f"Landed {wording.plural(len(landed), 'image')}; the images of "

@@ -112,6 +112,13 @@ def xcom(api: httpx.Client, run: Run, task_id: str, map_index: int = -1) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+def extra_links(api: httpx.Client, run: Run, task_id: str, map_index: int = -1) -> dict[str, str | None]:
+    """The extra links the UI shows for a task instance: name -> URL."""
+    answer = api.get(f"{run.path}/taskInstances/{task_id}/links", params={"map_index": map_index})
+    answer.raise_for_status()
+    return answer.json()["extra_links"]
+
+
 def task_logs(api: httpx.Client, run: Run) -> dict[tuple[str, int, int], str]:
     """Every try's log of every task instance of ``run``, as the UI would fetch it.
 

@@ -7,6 +7,7 @@ run with injected vendor faults ends as designed with no API key in any task log
 from __future__ import annotations
 
 import hashlib
+import urllib.parse
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from airflow_provider_nanobanana.emulator import Emulator, Fault
 from airflow_provider_nanobanana.emulator.local_s3 import EXAMPLE_BUCKET, LocalS3
 
-from .dag_runs import Run, task_logs, trigger, wait_for, xcom
+from .dag_runs import Run, extra_links, task_logs, trigger, wait_for, xcom
 from .deployment import AirflowDeployment
 from .evidence import assert_no_secret_anywhere
 
@@ -64,6 +65,12 @@ def test_example_dags_land_every_image_in_s3_waiting_in_the_triggerer(
             original = httpx.get(by_job[landed["job_id"]]["images"][landed["index"]]).content
             assert hashlib.sha256(body).hexdigest() == landed["sha256"] == stored["Metadata"]["sha256"]
             assert body == original, f"{landed['uri']} differs from the image the vendor served"
+        assert extra_links(airflow.api, run, "to_s3") == {"Nano Banana image": objects[0]["link"]}
+        quoted_key = urllib.parse.quote(objects[0]["key"])
+        assert objects[0]["link"] == f"{s3.endpoint_url}/{EXAMPLE_BUCKET}/{quoted_key}"
+        if run.dag_id != MAPPED:
+            first_vendor_image = summaries(airflow, run)[0]["images"][0]
+            assert extra_links(airflow.api, run, "wait") == {"Nano Banana image": first_vendor_image}
     assert vendor.counters()["accepted"] == {name: len(ids) for name, ids in jobs.items()}
     assert len(jobs["acedata"]) == 5, "2 single-job DAGs and 3 mapped prompts"
     assert assert_no_secret_anywhere(airflow, runs) >= 5 * 3

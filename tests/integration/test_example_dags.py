@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from airflow_versions import asset_event_model, dag_bag
+from airflow_versions import asset_event_model, asset_model, dag_bag
 
 from airflow_provider_nanobanana.emulator import Fault
 
@@ -66,17 +66,33 @@ def test_one_task_with_s3_output_lands_the_images(
     assert nanobanana_emulator.counters()["accepted"][dag_id.rsplit("_", 1)[1]] == 1
 
 
-def test_landed_images_become_asset_events_on_the_alias(run_dag, nanobanana_s3):
+def test_each_run_is_one_event_on_the_same_destination_asset_and_adds_no_asset(run_dag, nanobanana_s3):
     from airflow.utils.session import create_session
 
-    AssetEvent = asset_event_model()
-    dag_run = run_dag("nanobanana_generate_acedata", deferrable=False)
-    landed = dag_run.get_task_instance("to_s3").xcom_pull(task_ids="to_s3")
-    with create_session() as session:
-        events = session.query(AssetEvent).filter(AssetEvent.source_run_id == dag_run.run_id).all()
-        recorded = {(getattr(event, "asset", None) or event.dataset).uri: event.extra for event in events}
-    assert set(recorded) == {item["uri"] for item in landed}
-    assert all(recorded[item["uri"]]["sha256"] == item["sha256"] for item in landed)
+    AssetEvent, AssetModel = asset_event_model(), asset_model()
+
+    def assets_and_events(*runs) -> tuple[int, dict[str, list[dict]]]:
+        with create_session() as session:
+            events: dict[str, list[dict]] = {}
+            run_ids = [run.run_id for run in runs]
+            query = session.query(AssetEvent).filter(AssetEvent.source_run_id.in_(run_ids))
+            for event in query.order_by(AssetEvent.id):
+                uri = (getattr(event, "asset", None) or event.dataset).uri
+                events.setdefault(uri, []).append(event.extra)
+            return session.query(AssetModel).count(), events
+
+    first = run_dag("nanobanana_generate_acedata", deferrable=False)
+    assets_after_one, _ = assets_and_events(first)
+    second = run_dag("nanobanana_generate_acedata", deferrable=False)
+    assets_after_two, events = assets_and_events(first, second)
+
+    assert assets_after_two == assets_after_one, "a second run adds no asset"
+    destination = "s3://nanobanana-images/generated"
+    assert list(events) == [destination], "one asset: the destination, not one per image"
+    for run, extra in zip([first, second], events[destination], strict=True):
+        landed = run.get_task_instance("to_s3").xcom_pull(task_ids="to_s3")
+        assert extra["count"] == len(landed) == 2
+        assert [item["sha256"] for item in extra["objects"]] == [item["sha256"] for item in landed]
 
 
 @pytest.mark.parametrize("deferrable", MODES)

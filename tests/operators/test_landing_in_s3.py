@@ -13,6 +13,7 @@ from airflow_provider_nanobanana.emulator import Fault
 from airflow_provider_nanobanana.exceptions import NanoBananaImageExpiredError, NanoBananaInvalidRequestError
 from airflow_provider_nanobanana.operators.edit import NanoBananaEditImageOperator
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
+from airflow_provider_nanobanana.s3.operator_mixin import DESTINATIONS_ALIAS, destination_uri
 from airflow_provider_nanobanana.transfers.images_to_s3 import NanoBananaImagesToS3Operator
 
 from .conftest import CONN_IDS, ledger_entry
@@ -67,6 +68,38 @@ def test_the_transfer_lands_every_image_and_records_assets_and_lineage(
     ]
 
 
+def test_a_landing_is_one_event_on_its_destination_asset_with_the_objects_in_its_extra(
+    emulator, nanobanana_s3, nanobanana_bucket, context
+):
+    summary = generate("acedata", count=2).execute(context)
+    operator = to_s3(summary, nanobanana_bucket, s3_prefix="posters/{{ ds }}")
+    operator.s3_prefix = "posters/2026-01-01"  # what Jinja makes of it when the task runs
+    landed = operator.execute(context)
+
+    assert AssetAlias(DESTINATIONS_ALIAS) in operator.outlets
+    ((uri, extra),) = events_on(context, DESTINATIONS_ALIAS)
+    assert uri == f"s3://{nanobanana_bucket}/posters", "the prefix up to its first Jinja expression"
+    assert extra["count"] == 2
+    assert extra["bytes"] == sum(item["size"] for item in landed)
+    assert [item["key"] for item in extra["objects"]] == [item["key"] for item in landed]
+    assert extra["objects"][0] == {name: landed[0][name] for name in extra["objects"][0]}
+    assert all(item["key"].startswith("posters/2026-01-01/") for item in landed)
+
+
+@pytest.mark.parametrize(
+    ("bucket", "prefix", "uri"),
+    [
+        ("imgs", "nanobanana", "s3://imgs/nanobanana"),
+        ("imgs", "/a/b/", "s3://imgs/a/b"),
+        ("imgs", "a/{{ ds }}/b", "s3://imgs/a"),
+        ("imgs", "a/run-{{ ds }}", "s3://imgs/a"),
+        ("imgs", "run-{% if x %}x{% endif %}", "s3://imgs/"),
+    ],
+)
+def test_the_destination_asset_is_the_prefix_before_any_jinja_in_whole_segments(bucket, prefix, uri):
+    assert destination_uri(bucket, prefix) == uri
+
+
 def test_the_transfer_takes_a_list_of_jobs_such_as_a_mapped_tasks_output(
     emulator, nanobanana_s3, nanobanana_bucket, context
 ):
@@ -102,6 +135,8 @@ def test_s3_output_lands_the_images_in_the_generating_task(
     assert head["Metadata"]["prompt-sha256"] == hashlib.sha256(PROMPT.encode()).hexdigest()
     assert AssetAlias("imgs") in operator.outlets
     assert len(events_on(context, "imgs")) == 1
+    ((uri, extra),) = events_on(context, DESTINATIONS_ALIAS)
+    assert (uri, extra["count"]) == (f"s3://{nanobanana_bucket}/one-task", 1)
     assert emulator.counters()["accepted"][vendor] == 1
 
 

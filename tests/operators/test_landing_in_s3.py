@@ -109,6 +109,15 @@ def test_the_transfer_takes_a_list_of_jobs_such_as_a_mapped_tasks_output(
     assert len({item["key"] for item in landed}) == 3
 
 
+def test_the_transfer_flattens_a_list_of_outputs_with_a_mapped_tasks_list_inside(
+    emulator, nanobanana_s3, nanobanana_bucket, context
+):
+    single, *mapped = [generate("acedata").execute(context) for _ in range(3)]
+    # jobs=[wait.output, restyle.output] renders to a summary and a mapped task's list side by side
+    landed = to_s3([single, mapped, None], nanobanana_bucket).execute(context)
+    assert [item["job_id"] for item in landed] == [single["job_id"], *(job["job_id"] for job in mapped)]
+
+
 def test_the_transfer_explains_a_rendered_string_instead_of_the_xcom(
     nanobanana_s3, nanobanana_bucket, context
 ):

@@ -7,6 +7,7 @@ only, schedule on ``Asset("s3://my-bucket/generated")`` instead.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from airflow.providers.common.compat.sdk import DAG, AssetAlias, task
@@ -22,12 +23,13 @@ with DAG(
 
     @task
     def list_new_images(triggering_asset_events=None) -> list[str]:
-        uris = [
-            item["uri"]
-            for events in triggering_asset_events.values()
-            for event in events
-            for item in event.extra["objects"]
-        ]
+        uris = []
+        for events in triggering_asset_events.values():
+            for event in events:
+                objects = event.extra["objects"]
+                if isinstance(objects, str):  # JSON text on Airflow 2, whose alias events need it
+                    objects = json.loads(objects)
+                uris += [item["uri"] for item in objects]
         for uri in uris:
             print(f"New image: {uri}")
         return uris

@@ -13,6 +13,7 @@ OpenLineage is imported only when its listener asks.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -73,12 +74,13 @@ class LandsImagesInS3:
             jobs, destination, RunKeys.from_context(context), prompt=prompt, log=self.log
         )
         uri = destination_uri(destination.bucket, prefix_template)
-        extra = {
-            "count": len(self._landed),
-            "bytes": sum(item["size"] for item in self._landed),
-            "objects": [{name: item[name] for name in _OBJECT_FIELDS} for item in self._landed],
-        }
-        context["outlet_events"][AssetAlias(DESTINATIONS_ALIAS)].add(Asset(uri), extra=extra)
+        destinations = context["outlet_events"][AssetAlias(DESTINATIONS_ALIAS)]
+        objects: Any = [{name: item[name] for name in _OBJECT_FIELDS} for item in self._landed]
+        if hasattr(destinations, "dataset_alias_events"):
+            # Airflow 2 hashes each extra value of an alias event: the list goes as JSON text.
+            objects = json.dumps(objects)
+        extra = {"count": len(self._landed), "bytes": sum(item["size"] for item in self._landed)}
+        destinations.add(Asset(uri), extra={**extra, "objects": objects})
         self.log.info("Recorded the landing as an asset event on %s.", uri)
         if destination.asset_alias:
             events = context["outlet_events"][AssetAlias(destination.asset_alias)]

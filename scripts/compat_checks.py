@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,16 +37,31 @@ os.environ.update(
 results: dict[str, str] = {}
 
 
+CHECK_SECONDS = 300  # a dag.test() that loops on a task erroring after success must not hang the table
+
+
+class CheckTimeout(BaseException):
+    """Not an ``Exception``: ``dag.test()`` logs and swallows those raised in a task and goes on."""
+
+
+def _took_too_long(signum: int, frame: object) -> None:
+    raise CheckTimeout(f"the check ran past {CHECK_SECONDS} s")
+
+
 def check(name: str) -> Callable[[Callable[[], None]], None]:
     def run(function: Callable[[], None]) -> None:
+        signal.signal(signal.SIGALRM, _took_too_long)
+        signal.alarm(CHECK_SECONDS)
         try:
             function()
             results[name] = "ok"
-        except Exception as error:  # a check reports its failure; the table shows it
+        except (Exception, CheckTimeout) as error:  # a check reports its failure; the table shows it
             last = traceback.extract_tb(error.__traceback__)[-1]
             results[name] = (
                 f"{type(error).__name__}: {str(error)[:300]} ({Path(last.filename).name}:{last.lineno})"
             )
+        finally:
+            signal.alarm(0)
 
     return run
 

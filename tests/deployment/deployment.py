@@ -201,9 +201,11 @@ class AirflowDeployment:
                 os.kill(pid, signal.SIGKILL)
         self.processes[name].wait()
 
-    def restart(self, component: str, timeout: float = 240) -> None:
-        """Start a killed component again and wait until the deployment is healthy."""
-        self._launch(component)
+    def restart(self, *components: str, timeout: float = 240) -> None:
+        """Start killed or exited components again, then wait until the deployment is healthy
+        (all of them first: the health wait fails on any component that is still down)."""
+        for component in components:
+            self._launch(component)
         self._wait_healthy(timeout)
 
     @staticmethod

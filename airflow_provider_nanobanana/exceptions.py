@@ -165,3 +165,13 @@ class NanoBananaImageTruncatedError(NanoBananaImageTransferError):
 
 class NanoBananaNotAnImageError(NanoBananaImageTransferError):
     """The body is not a PNG, JPEG, WebP or GIF by its magic bytes, whatever its Content-Type said."""
+
+
+class NanoBananaBatchItemsFailedError(NanoBananaError):
+    """More batch items failed than ``max_failed_items`` allows, some for reasons a retry can fix
+    (a vendor job failure, the deadline): a retry sends or reattaches those only."""
+
+
+class NanoBananaBatchItemsRefusedError(NanoBananaBatchItemsFailedError, NanoBananaFailsWithoutRetry):
+    """More batch items failed than allowed, all for reasons no retry fixes (refusals, possibly
+    billed answers lost): the task fails without retries."""

@@ -43,6 +43,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_nanobanana.operators.generate",
                     "airflow_provider_nanobanana.operators.edit",
                     "airflow_provider_nanobanana.operators.img2img",
+                    "airflow_provider_nanobanana.operators.batch",
                 ],
             }
         ],
@@ -55,7 +56,10 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {
                 "integration-name": "Nano Banana",
-                "python-modules": ["airflow_provider_nanobanana.triggers.image_job"],
+                "python-modules": [
+                    "airflow_provider_nanobanana.triggers.image_job",
+                    "airflow_provider_nanobanana.triggers.batch",
+                ],
             }
         ],
         "transfers": [

@@ -40,6 +40,8 @@ def object_link(endpoint_url: str | None, region: str | None, bucket: str, key: 
 
 def first_image_link(returned: Any) -> str:
     """The link for a task's return value: a summary (with ``s3`` when it landed) or records."""
+    if isinstance(returned, dict) and returned.get("link"):
+        return returned["link"]  # a batch manifest
     records = returned if isinstance(returned, list) else (returned or {}).get("s3") or []
     for record in records:
         if isinstance(record, dict) and record.get("link"):

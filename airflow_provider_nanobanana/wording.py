@@ -9,6 +9,8 @@ def plural(count: int, noun: str) -> str:
 
 
 def size(byte_count: int) -> str:
+    if byte_count >= 1024**3:
+        return f"{byte_count / 1024**3:.1f} GiB"
     if byte_count >= 1024 * 1024:
         return f"{byte_count / 1024 / 1024:.1f} MiB"
     return f"{byte_count / 1024:.1f} KiB"

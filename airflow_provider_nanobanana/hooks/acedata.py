@@ -191,6 +191,7 @@ class AceDataHook(NanoBananaBaseHook):
     inline_image_limit = DATA_URI_LIMIT
     status_batch_size = RETRIEVE_BATCH_LIMIT
     can_find_lost_submissions = True
+    default_max_in_flight = 10  # AceData documents no queue limit
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:

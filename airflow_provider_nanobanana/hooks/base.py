@@ -108,6 +108,8 @@ class NanoBananaBaseHook(BaseHook):
     inline_image_limit: ClassVar[int | None] = None
     # How many jobs one status request can report on; above 1, triggers share batched polls.
     status_batch_size: ClassVar[int] = 1
+    # Jobs a batch keeps in flight unless told otherwise: the vendor's smallest documented queue.
+    default_max_in_flight: ClassVar[int] = 5
     # Whether the vendor lets us look up the job a submission with a lost answer created.
     can_find_lost_submissions: ClassVar[bool] = False
 

@@ -32,15 +32,20 @@ STATE_KEY = "nanobanana_job"
 
 
 class JobLedger:
-    """The submitted job (or the intent to submit one) of one task instance."""
+    """The submitted job (or the intent to submit one) of one task instance.
 
-    def __init__(self, context: Any) -> None:
+    :param name: the state store key and Variable prefix; the batch operator keeps its items
+        under a name of its own.
+    """
+
+    def __init__(self, context: Any, name: str = STATE_KEY) -> None:
+        self._name = name
         self._store = context.get("task_state_store")
         ti = context["ti"]
         self._is_retry = ti.try_number > 1  # a first try never finds an entry of its own
         # Variable keys are VARCHAR(250) and dag, task and run ids may each be that long: hash them.
         self._identity = f"{ti.dag_id} / {ti.task_id} / {ti.run_id} / map {ti.map_index}"
-        self.variable_key = "nanobanana_job__" + hashlib.sha256(self._identity.encode()).hexdigest()
+        self.variable_key = f"{name}__" + hashlib.sha256(self._identity.encode()).hexdigest()
 
     @property
     def uses_state_store(self) -> bool:
@@ -48,7 +53,7 @@ class JobLedger:
 
     def recall(self) -> dict[str, Any] | None:
         if self._store is not None:
-            return self._store.get(STATE_KEY)
+            return self._store.get(self._name)
         if self._is_retry:
             raw = confirmed_lookup(self._read_variable, f"ledger entry for {self._identity}")
         else:
@@ -60,14 +65,16 @@ class JobLedger:
 
     def remember(self, entry: dict[str, Any]) -> None:
         if self._store is not None:
-            self._store.set(STATE_KEY, entry)
+            self._store.set(self._name, entry)
         else:
             Variable.set(
-                self.variable_key, json.dumps(entry), description=f"Nano Banana job of {self._identity}"
+                self.variable_key,
+                json.dumps(entry),
+                description=f"Nano Banana ledger ({self._name}) of {self._identity}",
             )
 
     def forget(self) -> None:
         if self._store is not None:
-            self._store.delete(STATE_KEY)
+            self._store.delete(self._name)
         elif Variable.get(self.variable_key, None) is not None:
             Variable.delete(self.variable_key)

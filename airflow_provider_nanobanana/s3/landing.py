@@ -146,7 +146,7 @@ def land_jobs(
 
 
 @dataclass(frozen=True)
-class _S3Connection:
+class S3Connection:
     """What every upload of one landing shares: the hook, its boto3 client (thread-safe once
     built; building one is not), transfer config and extra args."""
 
@@ -156,7 +156,7 @@ class _S3Connection:
     base_args: Mapping[str, Any]
 
     @classmethod
-    def open(cls, aws_conn_id: str | None) -> _S3Connection:
+    def open(cls, aws_conn_id: str | None) -> S3Connection:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         hook = S3Hook(aws_conn_id=aws_conn_id)
@@ -178,11 +178,11 @@ class _Uploader:
         self.log = log
         self.lineage = get_hook_lineage_collector()
         opener = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanobanana-s3-client")
-        self._s3 = opener.submit(_S3Connection.open, destination.aws_conn_id)
+        self._s3 = opener.submit(S3Connection.open, destination.aws_conn_id)
         opener.shutdown(wait=False)  # its one thread ends once the client is built
 
     @property
-    def s3(self) -> _S3Connection:
+    def s3(self) -> S3Connection:
         return self._s3.result()
 
     def open(self, job: Mapping[str, Any], ref: ImageRef, prompt_metadata: dict[str, str]) -> _ImageObject:

@@ -66,34 +66,44 @@ class LandsImagesInS3:
         prefix_template: str,
     ) -> list[dict[str, Any]]:
         """Land ``jobs``; ``prefix_template`` is the prefix as the DAG wrote it, before rendering."""
-        from airflow.providers.common.compat.sdk import Asset, AssetAlias
+        from airflow.providers.common.compat.sdk import AssetAlias
 
         from airflow_provider_nanobanana.s3.landing import RunKeys, land_jobs
 
-        self._landed = land_jobs(
-            jobs, destination, RunKeys.from_context(context), prompt=prompt, log=self.log
-        )
-        uri = destination_uri(destination.bucket, prefix_template)
-        destinations = context["outlet_events"][AssetAlias(DESTINATIONS_ALIAS)]
-        objects: Any = [{name: item[name] for name in _OBJECT_FIELDS} for item in self._landed]
-        if hasattr(destinations, "dataset_alias_events"):
+        landed = land_jobs(jobs, destination, RunKeys.from_context(context), prompt=prompt, log=self.log)
+        objects: Any = [{name: item[name] for name in _OBJECT_FIELDS} for item in landed]
+        if hasattr(context["outlet_events"][AssetAlias(DESTINATIONS_ALIAS)], "dataset_alias_events"):
             # Airflow 2 hashes each extra value of an alias event: the list goes as JSON text.
             objects = json.dumps(objects)
-        extra = {"count": len(self._landed), "bytes": sum(item["size"] for item in self._landed)}
-        destinations.add(Asset(uri), extra={**extra, "objects": objects})
+        self.record_landing(context, destination, landed, prefix_template, {"objects": objects})
+        return landed
+
+    def record_landing(
+        self,
+        context: Context,
+        destination: S3Destination,
+        landed: list[dict[str, Any]],
+        prefix_template: str,
+        extra: Mapping[str, Any],
+    ) -> None:
+        """One asset event on the destination for ``landed`` objects (plus ``extra``), an event
+        per object on ``asset_alias`` if set, and the objects as this task's lineage outputs."""
+        from airflow.providers.common.compat.sdk import Asset, AssetAlias
+
+        self._landed = landed
+        uri = destination_uri(destination.bucket, prefix_template)
+        counts = {"count": len(landed), "bytes": sum(item["size"] for item in landed)}
+        context["outlet_events"][AssetAlias(DESTINATIONS_ALIAS)].add(Asset(uri), extra={**counts, **extra})
         self.log.info("Recorded the landing as an asset event on %s.", uri)
         if destination.asset_alias:
             events = context["outlet_events"][AssetAlias(destination.asset_alias)]
-            for item in self._landed:
+            for item in landed:
                 extra = {
                     name: item[name]
                     for name in ("sha256", "size", "content_type", "vendor", "job_id", "index")
                 }
                 events.add(Asset(item["uri"]), extra=extra)
-            self.log.info(
-                "Recorded %d asset events on AssetAlias(%r).", len(self._landed), destination.asset_alias
-            )
-        return self._landed
+            self.log.info("Recorded %d asset events on AssetAlias(%r).", len(landed), destination.asset_alias)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         from airflow.providers.common.compat.openlineage.facet import Dataset

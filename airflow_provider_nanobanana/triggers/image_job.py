@@ -80,9 +80,13 @@ class NanoBananaJobTrigger(BaseTrigger):
         first = max(0.0, (self.first_poll_at or 0.0) - time.time())
         delay = poller.until_tick(first, self.poll_interval)
         while True:
-            await asyncio.sleep(max(0.0, min(delay, self.end_time - time.time())))
+            await asyncio.sleep(max(0.0, min(delay, self._latest_poll() - time.time())))
             try:
-                results = await self._poll(poller)
+                found = await poller.poll(self.job_ids)
+                outage.recovered(self.log)
+                progress.polls += 1
+                if (event := self._outcome(found, progress)) is not None:
+                    return event
             except TRANSIENT_POLL_ERRORS as error:
                 pause = outage.failed(error, self.log)
                 if time.time() >= self.end_time:
@@ -92,28 +96,31 @@ class NanoBananaJobTrigger(BaseTrigger):
                 continue
             except NanoBananaError as error:
                 return _error_event(error, self.job_ids)
-            outage.recovered(self.log)
-            progress.polls += 1
-            if failed := [r for r in results if r.state is JobState.FAILED]:
-                progress.finished(f"ended: job {failed[0].job_id} failed", self.log)
-                return {"status": "failed", "result": failed[0].to_dict(with_payloads=False)}
-            pending = [r for r in results if r.state is JobState.PENDING]
-            if not pending:
-                progress.finished("succeeded", self.log)
-                return {"status": "success", "results": [r.to_dict(with_payloads=False) for r in results]}
             if time.time() >= self.end_time:
                 progress.finished("timed out", self.log)
                 return _timeout_event(self.job_ids, progress.polls, outage)
+            pending = [result for result in found.values() if result.state is JobState.PENDING]
             delay = poller.next_delay(pending, self.poll_interval, progress.polls)
             progress.report(pending, delay, self.log)
 
-    async def _poll(self, poller: SharedStatusPoller) -> list[ImageJobResult]:
-        found = await poller.poll(self.job_ids)
+    def _latest_poll(self) -> float:
+        """Epoch time the next poll happens by, whatever the poll schedule says."""
+        return self.end_time
+
+    def _outcome(self, found: dict[str, ImageJobResult], progress: WaitProgress) -> dict[str, Any] | None:
+        """The event a poll that found ``found`` ends the wait with, or None to poll on."""
         if missing := [job_id for job_id in self.job_ids if job_id not in found]:
             raise NanoBananaJobNotFoundError(
-                f"{poller.hook.vendor_label} does not know job(s) {missing}.", job_id=missing[0]
+                f"{progress.vendor} does not know job(s) {missing}.", job_id=missing[0]
             )
-        return [found[job_id] for job_id in self.job_ids]
+        results = [found[job_id] for job_id in self.job_ids]
+        if failed := [r for r in results if r.state is JobState.FAILED]:
+            progress.finished(f"ended: job {failed[0].job_id} failed", self.log)
+            return {"status": "failed", "result": failed[0].to_dict(with_payloads=False)}
+        if any(r.state is JobState.PENDING for r in results):
+            return None
+        progress.finished("succeeded", self.log)
+        return {"status": "success", "results": [r.to_dict(with_payloads=False) for r in results]}
 
     async def on_kill(self) -> None:
         """Airflow 3.3+ calls this when a user stops the task; neither vendor can cancel a job."""

@@ -1,0 +1,1 @@
+"""Many images in one task: the items, where each stands, and the manifest."""

@@ -1,0 +1,299 @@
+"""One step of a batch task on a worker: take in finished jobs, land them, submit the next wave.
+
+A step runs when the task starts (each try) and each time the trigger wakes it. It never waits for
+a job itself; it leaves the ledger saved and says which jobs to wait for next, or that the batch
+is done. Submissions go out in waves of at most the free in-flight slots: the wave's intents are
+saved before its first request and its job ids once all its answers are in, the requests
+themselves concurrently, so the window in which a killed worker leaves jobs without ids is one
+request long (:mod:`~airflow_provider_nanobanana.batch.state` says what a retry makes of them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow_provider_nanobanana import wording
+from airflow_provider_nanobanana.batch.state import (
+    LANDED,
+    NOT_SUBMITTED,
+    POSSIBLY_BILLED,
+    REFUSED,
+    RUNNING,
+    SENT,
+    SUCCEEDED,
+    TIMED_OUT,
+    BatchState,
+)
+from airflow_provider_nanobanana.exceptions import (
+    NanoBananaContentPolicyError,
+    NanoBananaError,
+    NanoBananaInvalidRequestError,
+    NanoBananaRateLimitError,
+    NanoBananaServerError,
+    NanoBananaSubmissionUnknownError,
+)
+from airflow_provider_nanobanana.hooks.base import NanoBananaBaseHook
+from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobState
+from airflow_provider_nanobanana.polling import job_failed_error
+from airflow_provider_nanobanana.summary import summarize
+
+# How long an item the vendor turned away without accepting it (429 without Retry-After, 5xx)
+# waits before it is sent again.
+REQUEUE_DELAY = 30.0
+
+
+@dataclasses.dataclass
+class BatchSettings:
+    """What the operator decided; the same for every step of a try."""
+
+    conn_id: str
+    max_in_flight: int
+    fail_on_partial: bool
+    on_unknown_submission: str
+    aws_conn_id: str | None
+
+
+class BatchRun:
+    """A step's view of the batch: the requests, their state, the hook and where images land.
+
+    :param save: writes the state to the ledger (the state store or a Variable).
+    :param land: lands job summaries in S3 and returns one record per object, or None without
+        ``s3_output``.
+    """
+
+    def __init__(
+        self,
+        requests: Sequence[ImageJobRequest],
+        state: BatchState,
+        hook: NanoBananaBaseHook,
+        settings: BatchSettings,
+        *,
+        save: Callable[[BatchState], None],
+        land: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None,
+        log: logging.Logger,
+    ) -> None:
+        self.requests, self.state, self.hook, self.settings = requests, state, hook, settings
+        self.save, self.land, self.log = save, land, log
+
+    # -- a step ------------------------------------------------------------------------------
+
+    def advance(self, finished: Iterable[ImageJobResult] = (), missing: Iterable[str] = ()) -> bool:
+        """Take in what the wait reported, land, submit; return True once every item is done."""
+        self.take_results(finished, missing)
+        while True:
+            self.save(self.state)
+            self.land_succeeded()
+            at_once = self.submit_wave()
+            if not at_once:
+                break
+            self.take_results(at_once, ())
+        self.save(self.state)
+        self.log.info("Batch: %s.", self.state.progress_line(time.time()))
+        unfinished = ("queued", SENT, RUNNING, *((SUCCEEDED,) if self.land else ()))
+        return not self.state.indexes(*unfinished)
+
+    def take_results(self, finished: Iterable[ImageJobResult], missing: Iterable[str]) -> None:
+        jobs = self.state.job_ids()
+        finished = list(finished)
+        if finished:
+            self.state.release_holds()  # our finished jobs left room in the vendor's queue
+        for result in finished:
+            index = jobs.get(result.job_id)
+            if index is None:
+                continue  # a trigger that ran twice reports a job a step already took in
+            if result.state is JobState.FAILED:
+                self.state.end(index, "failed", str(job_failed_error(result)))
+                continue
+            request = self.requests[index]
+            summary = summarize(
+                result,
+                conn_id=self.settings.conn_id,
+                requested_count=request.count,
+                submitted_at=self.state.items[index].get("sent_at"),
+                prompt=request.prompt,
+            )
+            short = summary["requested_count"] - summary["delivered_count"]
+            if short > 0 and self.settings.fail_on_partial:
+                message = f"delivered {summary['delivered_count']} of {summary['requested_count']} images"
+                self.state.end(index, "failed", message)
+                continue
+            self.state.end(index, SUCCEEDED, images=summary["images"], seed=summary["seed"])
+        for job_id in missing:
+            if (index := jobs.get(job_id)) is not None:
+                self._unknown_recorded_job(index, job_id)
+
+    def time_out(self) -> None:
+        """The try's deadline passed: running jobs stay paid and are reattached by a retry."""
+        for index in self.state.indexes(RUNNING):
+            self.state.end(index, TIMED_OUT, "still running at the deadline; a retry reattaches")
+        for index in self.state.indexes("queued"):
+            self.state.end(index, NOT_SUBMITTED, "not submitted before the deadline")
+        self.save(self.state)
+
+    # -- landing -----------------------------------------------------------------------------
+
+    def land_succeeded(self) -> None:
+        """Land every succeeded item not landed yet (all of them, or none with an error)."""
+        indexes = self.state.indexes(SUCCEEDED)
+        if self.land is None or not indexes:
+            return
+        jobs = [self._summary(index) for index in indexes]
+        records = self.land(jobs)
+        by_job: dict[str, list[dict[str, Any]]] = {}
+        for record in records:
+            by_job.setdefault(record["job_id"], []).append(record)
+        for index in indexes:
+            objects = by_job.get(self.state.items[index]["job_id"], [])
+            kept = [
+                {name: obj[name] for name in ("key", "size", "sha256", "content_type")} for obj in objects
+            ]
+            self.state.end(index, LANDED, objects=kept)
+            self.state.items[index].pop("images", None)
+        if records and self.state.link is None:
+            self.state.link = records[0].get("link")
+        self.save(self.state)
+
+    def _summary(self, index: int) -> dict[str, Any]:
+        record = self.state.items[index]
+        return {
+            "vendor": self.state.vendor,
+            "conn_id": self.settings.conn_id,
+            "job_id": record["job_id"],
+            "state": JobState.SUCCEEDED.value,
+            "images": record["images"],
+            "seed": record.get("seed"),
+            "prompt_sha256": hashlib.sha256(self.requests[index].prompt.encode()).hexdigest(),
+        }
+
+    # -- submitting --------------------------------------------------------------------------
+
+    def settle_lost_submissions(self) -> None:
+        """At the start of a try: the items an earlier try sent without recording a job id."""
+        for index in self.state.indexes(SENT):
+            sent_at = self.state.items[index]["sent_at"]
+            sent = datetime.fromtimestamp(sent_at, tz=timezone.utc).isoformat(timespec="seconds")
+            if self.settings.on_unknown_submission == "resubmit":
+                self.log.warning("Item %d: sent at %s, answer lost; resubmitting as asked.", index, sent)
+                self.state.requeue(index, 0.0, "answer lost; resubmitted (on_unknown_submission)")
+            elif not self.hook.can_find_lost_submissions:
+                self.state.end(
+                    index,
+                    POSSIBLY_BILLED,
+                    f"sent to {self.hook.vendor_label} at {sent} and the answer was lost; the job "
+                    "may exist and be billed, and the vendor offers no way to find it, so it was "
+                    "not sent again",
+                )
+            elif (found := self.hook.find_lost_submission(self.requests[index], sent_at=sent_at)) is None:
+                self.log.info("Item %d: the request sent at %s created no job; sending it.", index, sent)
+                self.state.requeue(index, 0.0, "an earlier request created no job")
+            else:
+                self.log.info("Item %d: reattaching to job %s, created at %s.", index, found.job_id, sent)
+                self.state.submitted(index, found.job_id)
+        self.save(self.state)
+
+    def submit_wave(self) -> list[ImageJobResult]:
+        """Send the next items into the free slots; return the jobs that finished at once."""
+        in_flight = len(self.state.indexes(SENT, RUNNING))
+        wave = self.state.sendable(time.time())[: max(0, self.settings.max_in_flight - in_flight)]
+        if not wave:
+            return []
+        requests = {index: self._resolved(index) for index in wave}
+        wave = [index for index, request in requests.items() if request is not None]
+        self.state.intend(wave, time.time())
+        self.save(self.state)
+        with ThreadPoolExecutor(max_workers=len(wave), thread_name_prefix="nanobanana-submit") as pool:
+            outcomes = list(
+                zip(wave, pool.map(self._submit, (requests[index] for index in wave)), strict=True)
+            )
+        finished, fatal = [], None
+        for index, outcome in outcomes:
+            if isinstance(outcome, ImageJobResult):
+                self.state.submitted(index, outcome.job_id)
+                if outcome.state.is_terminal:
+                    finished.append(outcome)
+            else:
+                fatal = self._refused(index, outcome) or fatal
+        if self.state.indexes(SENT):
+            self.settle_lost_submissions()  # answers lost on the way: find those jobs now
+        self.save(self.state)
+        sent = sum(isinstance(outcome, ImageJobResult) for _, outcome in outcomes)
+        self.log.info("Submitted %s to %s.", wording.plural(sent, "job"), self.hook.vendor_label)
+        if fatal is not None:
+            raise fatal
+        return finished
+
+    def _resolved(self, index: int) -> ImageJobRequest | None:
+        """``s3://`` inputs become data URIs or presigned URLs at send time (presigned URLs
+        expire); an item whose inputs cannot be read is refused, unpaid."""
+        request = self.requests[index]
+        if not any(image.startswith("s3://") for image in request.images):
+            return request
+        from airflow_provider_nanobanana.s3.inputs import resolve_s3_inputs
+
+        try:
+            images = resolve_s3_inputs(
+                request.images,
+                inline_limit=self.hook.inline_image_limit,
+                aws_conn_id=self.settings.aws_conn_id,
+                log=self.log,
+            )
+            resolved = dataclasses.replace(request, images=images)
+            self.hook.validate(resolved)
+        except NanoBananaInvalidRequestError as error:
+            self.state.end(index, REFUSED, f"input images: {error}")
+            return None
+        return resolved
+
+    def _submit(self, request: ImageJobRequest) -> ImageJobResult | NanoBananaError:
+        try:
+            return self.hook.submit(request)
+        except NanoBananaError as error:
+            return error
+
+    def _refused(self, index: int, error: NanoBananaError) -> NanoBananaError | None:
+        """File an item the vendor did not take; return the error if it stops the whole batch."""
+        reason = self.hook.scrub(str(error))
+        if isinstance(error, NanoBananaSubmissionUnknownError):
+            self.log.warning("Item %d: %s", index, reason)  # stays sent, settled after the wave
+            return None
+        if isinstance(error, NanoBananaRateLimitError | NanoBananaServerError):
+            wait = error.retry_after if isinstance(error, NanoBananaRateLimitError) else None
+            self.state.requeue(index, time.time() + (wait or REQUEUE_DELAY), reason)
+            self.log.info("Item %d: %s; sending it again later.", index, reason)
+            return None
+        if isinstance(error, NanoBananaContentPolicyError | NanoBananaInvalidRequestError):
+            self.state.end(index, REFUSED, reason)
+            self.log.warning("Item %d refused by %s: %s", index, self.hook.vendor_label, reason)
+            return None
+        self.state.requeue(index, 0.0, reason)  # auth, quota: nothing was created; the task fails
+        return error
+
+    def _unknown_recorded_job(self, index: int, job_id: str) -> None:
+        """The vendor accepted this job and now says it does not know it (see the job operator)."""
+        if self.settings.on_unknown_submission == "resubmit":
+            self.state.requeue(index, 0.0, f"{self.hook.vendor_label} does not know job {job_id}")
+            return
+        self.state.end(
+            index,
+            POSSIBLY_BILLED,
+            f"{self.hook.vendor_label} accepted job {job_id} and now says it does not know it; "
+            "it may still run and be billed, so it was not sent again",
+        )
+
+    # -- what the wait needs -------------------------------------------------------------------
+
+    def waiting_for(self) -> list[str]:
+        return list(self.state.job_ids())
+
+    def wake_at(self) -> float | None:
+        """When held-back items may be sent, if there is room for them by then."""
+        if len(self.state.indexes(RUNNING)) >= self.settings.max_in_flight:
+            return None
+        return self.state.next_wake()

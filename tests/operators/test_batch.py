@@ -1,0 +1,229 @@
+"""The batch operator over real HTTP against the emulator (and moto's S3 server): bounded in flight,
+one trigger per wait, a ledger that makes retries reattach, refusals counted against
+``max_failed_items``, and a manifest in XCom and next to the images."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+from airflow.providers.common.compat.sdk import TaskDeferred
+
+from airflow_provider_nanobanana.batch.state import BatchState
+from airflow_provider_nanobanana.emulator import Fault
+from airflow_provider_nanobanana.exceptions import (
+    NanoBananaBatchItemsFailedError,
+    NanoBananaBatchItemsRefusedError,
+    NanoBananaInvalidRequestError,
+)
+from airflow_provider_nanobanana.hooks.registry import hook_for_connection
+from airflow_provider_nanobanana.jobs import ImageJobRequest, JobKind
+from airflow_provider_nanobanana.operators.batch import LEDGER_NAME, NanoBananaBatchImageOperator
+from airflow_provider_nanobanana.triggers.batch import NanoBananaBatchTrigger
+
+from .conftest import CONN_IDS
+from .support import VENDORS, run_trigger
+
+SUBMIT_ENDPOINT = {"modelslab": "text2img", "acedata": "images"}
+
+
+def batch(vendor: str, items: Any, **kwargs: Any) -> NanoBananaBatchImageOperator:
+    kwargs = {"deferrable": True, "poll_interval": 0.05, "timeout": 60, **kwargs}
+    return NanoBananaBatchImageOperator(task_id="draw", conn_id=CONN_IDS[vendor], items=items, **kwargs)
+
+
+def prompts(count: int) -> list[str]:
+    return [f"product photo {number}" for number in range(count)]
+
+
+def drive(operator: NanoBananaBatchImageOperator, context: dict[str, Any]) -> tuple[dict[str, Any], list]:
+    """Run the task as Airflow would: execute, then each trigger to its event and resume."""
+    triggers = []
+    try:
+        return operator.execute(context), triggers
+    except TaskDeferred as deferred:
+        pending = deferred
+    while True:
+        triggers.append(pending.trigger)
+        (event,) = run_trigger(pending.trigger)
+        try:
+            return getattr(operator, pending.method_name)(context, event=event), triggers
+        except TaskDeferred as deferred:
+            pending = deferred
+
+
+def saved_state(context: dict[str, Any]) -> BatchState:
+    return BatchState.from_dict(context["task_state_store"].get(LEDGER_NAME))
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_a_batch_lands_every_item_keeping_at_most_max_in_flight_jobs(
+    emulator, nanobanana_s3, nanobanana_bucket, context, vendor
+):
+    manifest, triggers = drive(
+        batch(vendor, prompts(7), max_in_flight=3, s3_output={"bucket": nanobanana_bucket, "prefix": "cat"}),
+        context,
+    )
+
+    assert emulator.counters()["accepted"][vendor] == 7
+    assert max(len(trigger.job_ids) for trigger in triggers) <= 3
+    assert all(isinstance(trigger, NanoBananaBatchTrigger) for trigger in triggers)
+    assert (manifest["items"], manifest["succeeded"], manifest["failed"], manifest["images"]) == (7, 7, 0, 7)
+    client = nanobanana_s3.client()
+    for item in manifest["results"]:
+        assert item["state"] == "landed"
+        (key,) = item["s3"]
+        assert client.get_object(Bucket=nanobanana_bucket, Key=key)["Body"].read()[:4] == b"\x89PNG"
+    assert manifest["manifest"].startswith(f"s3://{nanobanana_bucket}/cat/")
+    stored = json.loads(
+        client.get_object(Bucket=nanobanana_bucket, Key=manifest["manifest"].split("/", 3)[3])["Body"].read()
+    )
+    landed = [obj for item in stored["results"] for obj in item["s3"]]
+    assert len(landed) == 7
+    body = client.get_object(Bucket=nanobanana_bucket, Key=landed[0]["key"])["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == landed[0]["sha256"]
+    assert context["task_state_store"].get(LEDGER_NAME) is None, "a finished batch forgets its ledger"
+    assert len(json.dumps(manifest)) < 400 * 7, "the XCom grows with the items, not the images' bytes"
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_bad_input_in_one_item_fails_before_any_request_naming_the_item(emulator, context, vendor):
+    items = ["a banana", {"prompt": "a pear", "aspect_ratio": "7:3"}]
+    with pytest.raises(NanoBananaInvalidRequestError, match=r"items\[1\]\.aspect_ratio") as raised:
+        batch(vendor, items).execute(context)
+
+    assert raised.value.value == "7:3"
+    assert emulator.counters()["accepted"][vendor] == 0
+
+
+def test_an_item_field_the_job_model_does_not_know_is_named(emulator, context):
+    with pytest.raises(NanoBananaInvalidRequestError, match=r"items\[0\]\.colour"):
+        batch("acedata", [{"prompt": "a banana", "colour": "yellow"}]).execute(context)
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_a_retry_reattaches_to_every_recorded_job_and_pays_only_for_the_rest(emulator, context, vendor):
+    first = batch(vendor, prompts(6), max_in_flight=4)
+    with pytest.raises(TaskDeferred):
+        first.execute(context)  # the first wave is in flight; the worker dies here
+    assert emulator.counters()["accepted"][vendor] == 4
+
+    context["ti"].try_number = 2
+    manifest, _ = drive(batch(vendor, prompts(6), max_in_flight=4), context)
+
+    assert emulator.counters()["accepted"][vendor] == 6
+    assert manifest["succeeded"] == 6
+    assert len({item["job_id"] for item in manifest["results"]}) == 6
+
+
+def test_modelslab_queue_full_answers_send_the_item_again_later_never_failing_it(emulator, context):
+    emulator.configure(modelslab_queue_limit=2)
+    manifest, _ = drive(batch("modelslab", prompts(5), max_in_flight=4), context)
+
+    assert manifest["succeeded"] == 5
+    counters = emulator.counters()
+    assert counters["accepted"]["modelslab"] == 5
+    assert counters["requests"]["modelslab:text2img"] > 5, "the emulator answered 429 to some"
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_refusals_within_max_failed_items_are_listed_with_their_reasons(emulator, context, vendor):
+    emulator.add_fault(Fault(vendor=vendor, endpoint=SUBMIT_ENDPOINT[vendor], kind="moderation", times=2))
+    manifest, _ = drive(batch(vendor, prompts(5), max_in_flight=1, max_failed_items=2), context)
+
+    assert (manifest["succeeded"], manifest["failed"]) == (3, 2)
+    refused = [item for item in manifest["results"] if item["state"] == "refused"]
+    assert [item["index"] for item in refused] == [0, 1]
+    assert all("moderation" in item["error"].lower() or "safety" in item["error"].lower() for item in refused)
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_refusals_beyond_max_failed_items_fail_without_retry_after_landing_the_rest(
+    emulator, nanobanana_s3, nanobanana_bucket, context, vendor
+):
+    emulator.add_fault(Fault(vendor=vendor, endpoint=SUBMIT_ENDPOINT[vendor], kind="moderation", times=2))
+    operator = batch(
+        vendor, prompts(4), max_in_flight=1, max_failed_items=1, s3_output={"bucket": nanobanana_bucket}
+    )
+    with pytest.raises(NanoBananaBatchItemsRefusedError, match="2 of 4 items failed") as raised:
+        drive(operator, context)
+
+    assert "item 0:" in str(raised.value)
+    listed = nanobanana_s3.client().list_objects_v2(Bucket=nanobanana_bucket)["Contents"]
+    assert len([obj for obj in listed if obj["Key"].endswith(".png")]) == 2
+    assert any(obj["Key"].endswith("manifest.json") for obj in listed)
+    ((key, manifest),) = [(key, value) for key, value in context["ti"].xcom if key == "manifest"]
+    assert (manifest["succeeded"], manifest["failed"]) == (2, 2)
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_a_failed_vendor_job_is_sent_again_by_the_retry_and_nothing_else_is(emulator, context, vendor):
+    emulator.add_fault(Fault(vendor=vendor, endpoint=SUBMIT_ENDPOINT[vendor], kind="job_fails", times=1))
+    with pytest.raises(NanoBananaBatchItemsFailedError) as raised:
+        drive(batch(vendor, prompts(3), max_in_flight=1), context)
+    assert not isinstance(raised.value, NanoBananaBatchItemsRefusedError), "a retry may fix it"
+    assert emulator.counters()["accepted"][vendor] == 3
+
+    context["ti"].try_number = 2
+    manifest, _ = drive(batch(vendor, prompts(3), max_in_flight=1), context)
+
+    assert manifest["succeeded"] == 3
+    assert emulator.counters()["accepted"][vendor] == 4, "only the failed item was paid again"
+
+
+def test_an_item_sent_without_a_recorded_job_id_is_found_at_acedata(emulator, context):
+    """A worker killed between the intent and the job id: AceData is searched, nothing is resent."""
+    with hook_for_connection(CONN_IDS["acedata"]) as hook:
+        sent_at = __import__("time").time() - 1
+        hook.submit(ImageJobRequest(kind=JobKind.GENERATE, prompt="product photo 0"))
+    state = BatchState("", "acedata", 2, 1, 0.0)
+    state.intend([0], sent_at)
+    operator = batch("acedata", prompts(2))
+    context["task_state_store"].set(LEDGER_NAME, {**state.to_dict(), "fingerprint": fingerprint_of(operator)})
+    context["ti"].try_number = 2
+
+    manifest, _ = drive(operator, context)
+
+    assert emulator.counters()["accepted"]["acedata"] == 2
+    assert manifest["succeeded"] == 2
+
+
+def test_an_item_sent_without_a_recorded_job_id_at_modelslab_is_possibly_billed_not_resent(emulator, context):
+    state = BatchState("", "modelslab", 2, 1, 0.0)
+    state.intend([0], 1_700_000_000.0)
+    operator = batch("modelslab", prompts(2), max_failed_items=1)
+    context["task_state_store"].set(LEDGER_NAME, {**state.to_dict(), "fingerprint": fingerprint_of(operator)})
+    context["ti"].try_number = 2
+
+    manifest, _ = drive(operator, context)
+
+    assert emulator.counters()["accepted"]["modelslab"] == 1
+    assert manifest["results"][0]["state"] == "possibly_billed"
+    assert "may exist and be billed" in manifest["results"][0]["error"]
+
+
+def test_a_retry_whose_items_changed_refuses_to_reattach_by_index(emulator, context):
+    with pytest.raises(TaskDeferred):
+        batch("acedata", prompts(3)).execute(context)
+    context["ti"].try_number = 2
+    with pytest.raises(NanoBananaInvalidRequestError, match="earlier try"):
+        batch("acedata", prompts(4)).execute(context)
+    assert emulator.counters()["accepted"]["acedata"] == 3
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_without_deferral_the_batch_polls_in_the_worker(emulator, context, vendor):
+    manifest = batch(vendor, prompts(4), max_in_flight=2, deferrable=False).execute(context)
+
+    assert manifest["succeeded"] == 4
+    assert all(item["images"][0].startswith(emulator.url) for item in manifest["results"])
+    assert emulator.counters()["accepted"][vendor] == 4
+
+
+def fingerprint_of(operator: NanoBananaBatchImageOperator) -> str:
+    from airflow_provider_nanobanana.batch.items import fingerprint, item_requests
+
+    requests = item_requests(operator.items, operator.kind, operator.shared_settings())
+    return fingerprint(requests, operator.conn_id)

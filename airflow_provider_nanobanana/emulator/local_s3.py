@@ -101,8 +101,29 @@ EXAMPLE_BUCKET = "nanobanana-images"
 EXAMPLE_INPUTS = {"inputs/bananas.png": "A bunch of ripe bananas", "inputs/cat.png": "A white siamese cat"}
 
 
+# The catalogue example_catalogue_batch.py reads: a product per row.
+EXAMPLE_CATALOGUE_KEY = "catalogue/products.csv"
+EXAMPLE_CATALOGUE = "sku,prompt,aspect_ratio\n" + "".join(
+    f"SKU-{number:03d},{product} on a white background; studio product photo,1:1\n"
+    for number, product in enumerate(
+        (
+            "A banana-yellow ceramic mug",
+            "A pair of canvas sneakers",
+            "A walnut desk lamp",
+            "A linen tote bag",
+            "A glass teapot",
+            "A wool beanie",
+            "A copper watering can",
+            "A leather notebook",
+        ),
+        start=1,
+    )
+)
+
+
 def seed_example_bucket(s3: LocalS3) -> None:
-    """Create the bucket the example DAGs use and put the edit example's input images in it."""
+    """Create the bucket the example DAGs use and put the edit example's input images and the
+    catalogue example's CSV in it."""
     from airflow_provider_nanobanana.emulator.images import ImageSpec, render
 
     client = s3.client()
@@ -110,3 +131,9 @@ def seed_example_bucket(s3: LocalS3) -> None:
     for key, prompt in EXAMPLE_INPUTS.items():
         picture = render(ImageSpec("input", prompt, 1024, 1024, 0, 1, 0), "png")
         client.put_object(Bucket=EXAMPLE_BUCKET, Key=key, Body=picture, ContentType="image/png")
+    client.put_object(
+        Bucket=EXAMPLE_BUCKET,
+        Key=EXAMPLE_CATALOGUE_KEY,
+        Body=EXAMPLE_CATALOGUE.encode(),
+        ContentType="text/csv",
+    )

@@ -154,7 +154,7 @@ def test_refusals_beyond_max_failed_items_fail_without_retry_after_landing_the_r
     listed = nanobanana_s3.client().list_objects_v2(Bucket=nanobanana_bucket)["Contents"]
     assert len([obj for obj in listed if obj["Key"].endswith(".png")]) == 2
     assert any(obj["Key"].endswith("manifest.json") for obj in listed)
-    ((key, manifest),) = [(key, value) for key, value in context["ti"].xcom if key == "manifest"]
+    (manifest,) = [value for key, value in context["ti"].xcom if key == "manifest"]
     assert (manifest["succeeded"], manifest["failed"]) == (2, 2)
 
 

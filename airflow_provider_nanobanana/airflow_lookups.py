@@ -1,4 +1,5 @@
-"""Reading connections and Variables from Airflow when "not there" may be a lie.
+"""Reading connections and Variables from Airflow when "not there" may be a lie (and the
+``default_deferrable`` setting, read when a DAG is parsed).
 
 Airflow answers "not found" also when its metadata DB or a secrets backend fails to answer:
 ``Connection.get_connection_from_secrets`` and ``Variable.get_variable_from_secrets`` log the
@@ -36,3 +37,13 @@ def confirmed_lookup(fetch: Callable[[], T | None], what: str) -> T | None:
         )
         time.sleep(delay)
     return fetch()
+
+
+def default_deferrable(deferrable: bool | None) -> bool:
+    """``deferrable`` as given, else ``[operators] default_deferrable``: read when the DAG is
+    parsed, not when a module is imported, so config changes apply."""
+    if deferrable is not None:
+        return deferrable
+    from airflow.providers.common.compat.sdk import conf
+
+    return conf.getboolean("operators", "default_deferrable", fallback=False)

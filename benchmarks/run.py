@@ -9,7 +9,7 @@ from pathlib import Path
 
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="nanobanana-bench-"))
 
-from benchmarks import hook_overhead, parse_cost, transfer, waiting
+from benchmarks import batch_overhead, hook_overhead, parse_cost, transfer, waiting
 from benchmarks.chart import draw_chart
 from benchmarks.report import print_table, save_json
 
@@ -17,7 +17,13 @@ RESULTS = Path("bench-results")
 
 
 def main() -> int:
-    figures = [*parse_cost.run(), *hook_overhead.run(), *transfer.run(), *waiting.run()]
+    figures = [
+        *parse_cost.run(),
+        *hook_overhead.run(),
+        *transfer.run(),
+        *waiting.run(),
+        *batch_overhead.run(),
+    ]
     RESULTS.mkdir(exist_ok=True)
     save_json(figures, RESULTS / "results.json")
     draw_chart(figures, RESULTS / "chart.png")

@@ -20,12 +20,13 @@ from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import BaseOperator, conf
+from airflow.providers.common.compat.sdk import BaseOperator
 
+from airflow_provider_nanobanana.airflow_lookups import default_deferrable
 from airflow_provider_nanobanana.jobs import JobKind
 from airflow_provider_nanobanana.links import NanoBananaImageLink
 from airflow_provider_nanobanana.operators.image_job import UNKNOWN_SUBMISSION_CHOICES
-from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, landing_outlets
+from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, s3_output_outlets
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -110,12 +111,9 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         on_unknown_submission: str = "fail",
         **kwargs: Any,
     ) -> None:
-        destination_given = isinstance(s3_output, dict)
-        if s3_output is not None:
-            asset_alias = s3_output.get("asset_alias") if destination_given else None
-            kwargs["outlets"] = landing_outlets(kwargs.get("outlets"), asset_alias)
+        prefix_template = s3_output_outlets(s3_output, kwargs)
         super().__init__(**kwargs)
-        self.s3_prefix_template: str | None = s3_output.get("prefix") if destination_given else None
+        self.s3_prefix_template = prefix_template
         self.conn_id = conn_id
         self.items = items
         self.kind = JobKind(kind)
@@ -132,11 +130,7 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         self.max_failed_items = max_failed_items
         self.s3_output = s3_output
         self.aws_conn_id = aws_conn_id
-        self.deferrable = (
-            conf.getboolean("operators", "default_deferrable", fallback=False)
-            if deferrable is None
-            else deferrable
-        )
+        self.deferrable = default_deferrable(deferrable)
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.fail_on_partial = fail_on_partial
@@ -332,13 +326,16 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         return JobLedger(context, name=LEDGER_NAME)
 
     def _s3_destination(self) -> S3Destination | None:
-        if self.s3_output is None:
-            return None
-        from airflow_provider_nanobanana.s3.destination import S3Destination
+        from airflow_provider_nanobanana.validation import invalid
 
-        return S3Destination.from_mapping(
-            self.s3_output, name="s3_output", aws_conn_id=self.aws_conn_id
-        ).checked()
+        destination = self.s3_output_destination()
+        if destination is not None and destination.include_prompt:
+            raise invalid(
+                "s3_output.include_prompt",
+                True,
+                "False for a batch: each object's metadata holds its own item's prompt sha256",
+            )
+        return destination
 
     def shared_settings(self) -> dict[str, Any]:
         return {

@@ -24,11 +24,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import BaseOperator, conf
+from airflow.providers.common.compat.sdk import BaseOperator
 
+from airflow_provider_nanobanana.airflow_lookups import default_deferrable
 from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind, JobState
 from airflow_provider_nanobanana.links import NanoBananaImageLink
-from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, landing_outlets
+from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, s3_output_outlets
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -135,13 +136,9 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         on_unknown_submission: str = "fail",
         **kwargs: Any,
     ) -> None:
-        destination_given = isinstance(s3_output, dict)
-        if s3_output is not None:
-            asset_alias = s3_output.get("asset_alias") if destination_given else None
-            kwargs["outlets"] = landing_outlets(kwargs.get("outlets"), asset_alias)
+        prefix_template = s3_output_outlets(s3_output, kwargs)
         super().__init__(**kwargs)
-        # The prefix as written, before Jinja renders it: the destination asset's name.
-        self.s3_prefix_template: str | None = s3_output.get("prefix") if destination_given else None
+        self.s3_prefix_template = prefix_template
         self.conn_id = conn_id
         self.prompt = prompt
         self.images = images
@@ -155,12 +152,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         self.negative_prompt = negative_prompt
         self.options = options or {}
         self.wait_for_completion = wait_for_completion
-        # Read when the DAG is parsed, not when this module is imported, so config changes apply.
-        self.deferrable = (
-            conf.getboolean("operators", "default_deferrable", fallback=False)
-            if deferrable is None
-            else deferrable
-        )
+        self.deferrable = default_deferrable(deferrable)
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.fail_on_partial = fail_on_partial
@@ -237,20 +229,15 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         return self._finish(context, result, entry, ledger)
 
     def _s3_destination(self) -> S3Destination | None:
-        if self.s3_output is None:
-            return None
-        from airflow_provider_nanobanana.s3.destination import S3Destination
         from airflow_provider_nanobanana.validation import invalid
 
-        if not self.wait_for_completion:
+        if self.s3_output is not None and not self.wait_for_completion:
             raise invalid(
                 "s3_output",
                 self.s3_output,
                 "only with wait_for_completion=True; after a sensor, use NanoBananaImagesToS3Operator",
             )
-        return S3Destination.from_mapping(
-            self.s3_output, name="s3_output", aws_conn_id=self.aws_conn_id
-        ).checked()
+        return self.s3_output_destination()
 
     def _reattach(
         self, hook: NanoBananaBaseHook, ledger: Any, request: ImageJobRequest

@@ -41,6 +41,19 @@ def landing_outlets(outlets: Any, asset_alias: str | None) -> list[Any]:
     return merged
 
 
+def s3_output_outlets(s3_output: Any, kwargs: dict[str, Any]) -> str | None:
+    """For an operator taking ``s3_output``: add the landing outlets to ``kwargs`` (before
+    ``BaseOperator.__init__``) and return the prefix as written, before Jinja renders it (the
+    destination asset's name)."""
+    if s3_output is None:
+        return None
+    given = isinstance(s3_output, dict)
+    kwargs["outlets"] = landing_outlets(
+        kwargs.get("outlets"), s3_output.get("asset_alias") if given else None
+    )
+    return s3_output.get("prefix") if given else None
+
+
 def destination_uri(bucket: str, prefix_template: str) -> str:
     """``s3://bucket/<prefix up to its first Jinja expression, whole path segments only>``."""
     static = re.split(r"\{[{%#]", prefix_template, maxsplit=1)[0]
@@ -55,6 +68,18 @@ class LandsImagesInS3:
 
     log: logging.Logger
     _landed: list[dict[str, Any]]
+    s3_output: dict[str, Any] | None
+    aws_conn_id: str | None
+
+    def s3_output_destination(self) -> S3Destination | None:
+        """The checked destination ``s3_output`` describes (rendered), or None without one."""
+        if self.s3_output is None:
+            return None
+        from airflow_provider_nanobanana.s3.destination import S3Destination
+
+        return S3Destination.from_mapping(
+            self.s3_output, name="s3_output", aws_conn_id=self.aws_conn_id
+        ).checked()
 
     def land_in_s3(
         self,

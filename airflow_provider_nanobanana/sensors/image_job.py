@@ -15,9 +15,9 @@ from airflow.providers.common.compat.sdk import (
     AirflowSensorTimeout,
     BaseSensorOperator,
     PokeReturnValue,
-    conf,
 )
 
+from airflow_provider_nanobanana.airflow_lookups import default_deferrable
 from airflow_provider_nanobanana.links import NanoBananaImageLink
 
 if TYPE_CHECKING:
@@ -58,12 +58,7 @@ class NanoBananaJobSensor(BaseSensorOperator):
         self.job_id = job_id
         self.requested_count = requested_count
         self.fail_on_partial = fail_on_partial
-        # Read when the DAG is parsed, not when this module is imported, so config changes apply.
-        self.deferrable = (
-            conf.getboolean("operators", "default_deferrable", fallback=False)
-            if deferrable is None
-            else deferrable
-        )
+        self.deferrable = default_deferrable(deferrable)
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         from airflow_provider_nanobanana.hooks.registry import hook_for_connection

@@ -14,12 +14,13 @@ import re
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 from airflow_provider_nanobanana.emulator import Emulator, Fault
 from airflow_provider_nanobanana.emulator.local_s3 import EXAMPLE_BUCKET, LocalS3
 
-from ..dag_runs import Run, instances, refresh, trigger, wait_for, wait_until_deferred
+from ..dag_runs import Run, instances, refresh, trigger, wait_for, wait_until_deferred, xcom
 from ..deployment import AirflowDeployment
 from ..evidence import assert_every_image_landed, assert_no_secret_anywhere
 from ..services import PostgreSQLServer, RedisServer
@@ -172,6 +173,88 @@ def test_a_celery_worker_killed_after_submission_leaves_the_retry_to_the_other_w
     assert paid(vendor)["acedata"] == 1, "accepted stays 1"
     assert assert_every_image_landed(cluster, s3, run, run.conf["s3_prefix"]) == 1
     print(f"\nkilled {victim} while it waited for its accepted job; try 2 ran on {survivor} and reattached")
+
+
+BATCH_ITEMS = int(os.environ.get("NANOBANANA_BATCH_ITEMS", "500"))
+
+
+def wait_for_batch(
+    cluster: AirflowDeployment, vendor: Emulator, run: Run, *, paid_at_least: int, state: str
+) -> dict:
+    """Poll until the emulator accepted ``paid_at_least`` jobs and the batch task is in ``state``."""
+    deadline = time.monotonic() + 600
+    while True:
+        assert time.monotonic() < deadline, f"the batch never reached {paid_at_least} paid while {state}"
+        refresh(cluster.api, [run])
+        (ti,) = instances(run, "draw")
+        if paid(vendor)["acedata"] >= paid_at_least and ti["state"] == state:
+            return ti
+        assert run.state not in ("success", "failed"), f"the batch ended first: {run.state}"
+        time.sleep(0.1)
+
+
+def test_a_batch_of_500_in_one_task_survives_a_killed_worker_and_a_killed_triggerer(
+    cluster: AirflowDeployment, vendor: Emulator, s3: LocalS3, postgres: PostgreSQLServer, monkeypatch
+):
+    """One task for every item; its worker is killed while it lands and submits, later the
+    triggerer holding its wait; the retry reattaches to every recorded job."""
+    from airflow_provider_nanobanana.hooks.registry import hook_for_connection
+
+    vendor.reset()
+    vendor.configure(processing_seconds=3.0, processing_seconds_max=8.0)
+    try:
+        with TriggerPlacement(postgres.dsn) as placement:
+            run = trigger(
+                cluster.api,
+                "nanobanana_batch",
+                conf={"count": BATCH_ITEMS, "s3_prefix": "scale-batch"},
+                timeout=240,
+            )
+            RUNS.append(run)
+            ti = wait_for_batch(cluster, vendor, run, paid_at_least=BATCH_ITEMS // 5, state="running")
+            worker = machine_of(ti["hostname"])
+            cluster.kill(worker)
+            worker_killed_at_paid = paid(vendor)["acedata"]
+            wait_for_batch(cluster, vendor, run, paid_at_least=BATCH_ITEMS * 3 // 5, state="deferred")
+            time.sleep(1)  # a placement sample with the trigger on its triggerer
+            triggerer = next(machine for machine in TRIGGERERS if placement.held_by(machine))
+            orphans = placement.held_by(triggerer)
+            killed_at = time.time()
+            cluster.kill(triggerer)
+            triggerer_killed_at_paid = paid(vendor)["acedata"]
+            wait_for(cluster.api, [run], timeout=1200, every=2)
+            rehomed = placement.rehomed_after(orphans, triggerer, killed_at)
+    finally:
+        vendor.configure(processing_seconds=JOB_SECONDS[0], processing_seconds_max=JOB_SECONDS[1])
+    cluster.restart(worker, triggerer)
+
+    assert run.state == "success", states(run)
+    (ti,) = instances(run, "draw")
+    assert ti["try_number"] >= 2, "the killed worker's try failed and a retry finished the batch"
+    assert paid(vendor)["acedata"] == BATCH_ITEMS, "accepted == items: nothing paid twice"
+    manifest = xcom(cluster.api, run, "draw")
+    assert (manifest["items"], manifest["succeeded"], manifest["failed"]) == (BATCH_ITEMS, BATCH_ITEMS, 0)
+    client = s3.client()
+    monkeypatch.setenv("AIRFLOW_CONN_NANOBANANA_ACEDATA_DEFAULT", vendor.connection_json("acedata"))
+    with hook_for_connection("nanobanana_acedata_default") as hook:
+        for item in manifest["results"]:
+            (key,) = item["s3"]
+            body = client.get_object(Bucket=EXAMPLE_BUCKET, Key=key)["Body"].read()
+            (image,) = hook.get_job(item["job_id"]).images
+            assert body == httpx.get(image.url).content, f"{key} differs from the vendor's image"
+    listed = [
+        obj["Key"]
+        for page in client.get_paginator("list_objects_v2").paginate(
+            Bucket=EXAMPLE_BUCKET, Prefix="scale-batch/"
+        )
+        for obj in page.get("Contents", ())
+    ]
+    assert len(listed) == BATCH_ITEMS + 1, "one object per item, and the manifest"
+    print(
+        f"\nbatch of {BATCH_ITEMS} in one task: killed {worker} at {worker_killed_at_paid} paid, "
+        f"{triggerer} at {triggerer_killed_at_paid} paid (its wait re-homed {rehomed:.1f} s later); "
+        f"finished in try {ti['try_number']}, accepted {paid(vendor)['acedata']}, every image verified"
+    )
 
 
 def last_error(cluster: AirflowDeployment, name: str) -> str:

@@ -1,0 +1,34 @@
+"""Test-only DAG for the batch operator in the deployments: ``count`` prompts in one task, landed
+under ``s3_prefix``, with retries so a lost worker's try is taken up by another."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.providers.common.compat.sdk import DAG, task
+
+from airflow_provider_nanobanana.operators.batch import NanoBananaBatchImageOperator
+
+with DAG(
+    dag_id="nanobanana_batch",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    render_template_as_native_obj=True,
+    params={"conn_id": "nanobanana_acedata_default", "count": 10, "s3_prefix": "batch"},
+):
+
+    @task
+    def prompts(params=None) -> list[str]:
+        return [f"catalogue item {number}, studio product photo" for number in range(params["count"])]
+
+    NanoBananaBatchImageOperator(
+        task_id="draw",
+        conn_id="{{ params.conn_id }}",
+        items=prompts(),
+        max_in_flight=50,
+        poll_interval=1,
+        timeout=1800,
+        s3_output={"bucket": "nanobanana-images", "prefix": "{{ params.s3_prefix }}"},
+        retries=3,
+        retry_delay=timedelta(seconds=2),
+    )

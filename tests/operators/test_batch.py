@@ -227,3 +227,86 @@ def fingerprint_of(operator: NanoBananaBatchImageOperator) -> str:
 
     requests = item_requests(operator.items, operator.kind, operator.shared_settings())
     return fingerprint(requests, operator.conn_id)
+
+
+def test_a_landed_batch_is_one_asset_event_on_its_destination_naming_the_manifest(
+    emulator, nanobanana_s3, nanobanana_bucket, context
+):
+    from airflow.providers.common.compat.sdk import AssetAlias
+    from airflow_versions import alias_events
+
+    from airflow_provider_nanobanana.s3.operator_mixin import DESTINATIONS_ALIAS
+
+    operator = batch("acedata", prompts(3), s3_output={"bucket": nanobanana_bucket, "prefix": "cat/{{ ds }}"})
+    manifest, _ = drive(operator, context)
+
+    ((uri, extra),) = alias_events(context["outlet_events"][AssetAlias(DESTINATIONS_ALIAS)])
+    assert uri == f"s3://{nanobanana_bucket}/cat"
+    assert (extra["count"], extra["manifest"]) == (3, manifest["manifest"])
+    assert extra["bytes"] == manifest["bytes"] > 0
+
+
+def test_the_ledger_is_a_variable_before_airflow_3_3_and_a_retry_reattaches_through_it(
+    emulator, legacy_context, variables
+):
+    with pytest.raises(TaskDeferred):
+        batch("acedata", prompts(4), max_in_flight=2).execute(legacy_context)
+    (raw,) = variables.values()
+    assert sorted(json.loads(raw)["items"]) == ["0", "1"]
+
+    legacy_context["ti"].try_number = 2
+    manifest, _ = drive(batch("acedata", prompts(4), max_in_flight=2), legacy_context)
+
+    assert manifest["succeeded"] == 4
+    assert emulator.counters()["accepted"]["acedata"] == 4
+    assert variables == {}, "a finished batch deletes its Variable"
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_a_try_past_its_deadline_fails_and_its_retry_reattaches_to_the_running_jobs(
+    emulator, context, vendor
+):
+    emulator.configure(processing_seconds=3)
+    with pytest.raises(NanoBananaBatchItemsFailedError, match="still running at the deadline"):
+        drive(batch(vendor, prompts(2), timeout=1), context)
+    assert saved_state(context).indexes("timed_out") == [0, 1]
+
+    context["ti"].try_number = 2
+    manifest, _ = drive(batch(vendor, prompts(2), timeout=60), context)
+
+    assert manifest["succeeded"] == 2
+    assert emulator.counters()["accepted"][vendor] == 2, "the timed-out jobs were reattached, not resent"
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_a_vendor_echoing_the_key_in_a_failed_item_leaves_no_key_in_the_manifest(emulator, context, vendor):
+    from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN, DEFAULT_MODELSLAB_KEY
+
+    emulator.add_fault(Fault(vendor=vendor, endpoint=SUBMIT_ENDPOINT[vendor], kind="job_fails_echoing_key"))
+    manifest, triggers = drive(batch(vendor, prompts(2), max_failed_items=1), context)
+
+    text = json.dumps([manifest, [trigger.serialize() for trigger in triggers]])
+    assert manifest["failed"] == 1
+    assert DEFAULT_MODELSLAB_KEY not in text
+    assert DEFAULT_ACEDATA_TOKEN not in text
+
+
+def test_each_step_logs_the_batch_progress_a_person_can_follow(emulator, context, task_log):
+    drive(batch("acedata", prompts(3), max_in_flight=2), context)
+
+    lines = [line for line in task_log().splitlines() if "Batch:" in line]
+    assert any("3/3 done, 0 in flight, 0 failed" in line for line in lines)
+    assert any(re_search(r"\d/3 done, \d in flight, 0 failed(, eta \d+ s)?\.", line) for line in lines)
+
+
+def test_include_prompt_is_refused_for_a_batch_before_any_request(emulator, nanobanana_bucket, context):
+    operator = batch("acedata", prompts(2), s3_output={"bucket": nanobanana_bucket, "include_prompt": True})
+    with pytest.raises(NanoBananaInvalidRequestError, match="include_prompt"):
+        operator.execute(context)
+    assert emulator.counters()["accepted"]["acedata"] == 0
+
+
+def re_search(pattern: str, text: str) -> bool:
+    import re
+
+    return re.search(pattern, text) is not None

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from airflow_provider_nanobanana.emulator import Fault
+from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN
 from airflow_provider_nanobanana.triggers.batch import NanoBananaBatchTrigger
 
 from .conftest import CONN_IDS, events_of, submit
@@ -28,6 +29,7 @@ def test_serialize_round_trips_with_its_wake_up_rule():
     again = NanoBananaBatchTrigger(**json.loads(json.dumps(kwargs)))
 
     assert classpath == "airflow_provider_nanobanana.triggers.batch.NanoBananaBatchTrigger"
+    assert DEFAULT_ACEDATA_TOKEN not in json.dumps(kwargs)
     assert again.serialize() == (classpath, kwargs)
     assert (kwargs["resume_after"], kwargs["wake_at"]) == (2, 1_900_000_000.0)
 

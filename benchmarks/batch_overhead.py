@@ -14,6 +14,7 @@ light REST call every 2 s, the same for both.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -85,7 +86,8 @@ def run(images: int = 1000, job_seconds: tuple[float, float] = (5.0, 15.0)) -> l
     settings = EmulatorSettings(processing_seconds=job_seconds[0], processing_seconds_max=job_seconds[1])
     with Emulator(settings=settings) as vendor, LocalS3() as s3:
         seed_example_bucket(s3)
-        airflow = _deployment(Path(tempfile.mkdtemp(prefix="nanobanana-batch-bench-")))
+        home = Path(tempfile.mkdtemp(prefix="nanobanana-batch-bench-"))
+        airflow = _deployment(home)
         with running(airflow, vendor, s3):
             # Deferred tasks hold their slot, so the mapped run keeps at most 50 jobs at the vendor too.
             answer = airflow.api.patch(
@@ -95,6 +97,7 @@ def run(images: int = 1000, job_seconds: tuple[float, float] = (5.0, 15.0)) -> l
             )
             assert answer.status_code == 200, answer.text
             measured = compare(airflow, vendor, images)
+        shutil.rmtree(home, ignore_errors=True)
     batch, mapped = measured["batch"], measured["mapped"]
     scale = f"Airflow overhead x{images} images"
     details = {"batch": batch, "mapped": mapped, "job_seconds": job_seconds, "in_flight": IN_FLIGHT}

@@ -25,7 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 HOME = Path(tempfile.mkdtemp(prefix="nanobanana-compat-"))
 DAGS = HOME / "dags"
 DAGS.mkdir()
-for source in [*(REPO / "example_dags").glob("*.py"), REPO / "tests/integration/dags/retry_dags.py"]:
+TEST_DAGS = [REPO / "tests/integration/dags" / name for name in ("retry_dags.py", "batch_dags.py")]
+for source in [*(REPO / "example_dags").glob("*.py"), *TEST_DAGS]:
     shutil.copy(source, DAGS / source.name)
 os.environ.update(
     AIRFLOW_HOME=str(HOME),
@@ -131,6 +132,12 @@ def pipeline_checks() -> None:
                     )
                 )
             check(f"retry reattaches {vendor}")(lambda vendor=vendor: retry_reattaches(emulator, vendor))
+        for deferrable in (False, True):
+            mode = "deferrable" if deferrable else "sync"
+            check(f"batch catalogue {mode}")(
+                lambda deferrable=deferrable: run_catalogue(emulator, s3, EXAMPLE_BUCKET, deferrable)
+            )
+        check("batch retry reattaches")(lambda: batch_retry_reattaches(emulator))
 
 
 def run_dag(dag_id: str, *, deferrable: bool):
@@ -183,6 +190,47 @@ def retry_reattaches(emulator, vendor: str) -> None:
         JobLedger.remember = remember
     assert dag_run.get_task_instance("generate").try_number == 2, "the first try died"
     assert emulator.counters()["accepted"][vendor] == 1, emulator.counters()["accepted"]
+
+
+def run_catalogue(emulator, s3, bucket: str, deferrable: bool) -> None:
+    """Eight CSV rows in one batch task: eight paid jobs, each image in S3 with the vendor's bytes."""
+    import httpx
+
+    from airflow_provider_nanobanana.hooks.registry import hook_for_connection
+
+    emulator.reset()
+    dag_run = run_dag("nanobanana_catalogue_batch", deferrable=deferrable)
+    assert emulator.counters()["accepted"]["acedata"] == 8, emulator.counters()["accepted"]
+    manifest = dag_run.get_task_instance("draw_catalogue").xcom_pull(task_ids="draw_catalogue")
+    assert manifest["succeeded"] == 8, manifest
+    with hook_for_connection("nanobanana_acedata_default") as hook:
+        for item in manifest["results"]:
+            (key,) = item["s3"]
+            (image,) = hook.get_job(item["job_id"]).images
+            body = s3.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+            assert body == httpx.get(image.url).content, f"{key} differs from the vendor's image"
+
+
+def batch_retry_reattaches(emulator) -> None:
+    """The batch's first try dies once its first wave's job ids are recorded; the retry reattaches."""
+    from airflow_provider_nanobanana.operators.job_ledger import JobLedger
+
+    emulator.reset()
+    remember, deaths = JobLedger.remember, []
+
+    def remember_then_die(self, entry):
+        remember(self, entry)
+        if not deaths and any(item.get("job_id") for item in entry.get("items", {}).values()):
+            deaths.append(True)
+            raise SystemExit("worker killed mid-batch")
+
+    JobLedger.remember = remember_then_die
+    try:
+        dag_run = run_dag("nanobanana_test_batch_mapped_upstream", deferrable=True)
+    finally:
+        JobLedger.remember = remember
+    assert dag_run.get_task_instance("draw").try_number == 2, "the first try died"
+    assert emulator.counters()["accepted"]["modelslab"] == 3, emulator.counters()["accepted"]
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -80,7 +81,16 @@ class BatchRun:
         log: logging.Logger,
     ) -> None:
         self.requests, self.state, self.hook, self.settings = requests, state, hook, settings
-        self.save, self.land, self.log = save, land, log
+        self._write, self.land, self.log = save, land, log
+        self._saved: str | None = None
+
+    def save(self) -> None:
+        """Write the state to the ledger, unless it is what was last written (each write is a
+        request to the API server carrying the whole document)."""
+        text = json.dumps(self.state.to_dict(), sort_keys=True)
+        if text != self._saved:
+            self._write(self.state)
+            self._saved = text
 
     # -- a step ------------------------------------------------------------------------------
 
@@ -88,13 +98,12 @@ class BatchRun:
         """Take in what the wait reported, land, submit; return True once every item is done."""
         self.take_results(finished, missing)
         while True:
-            self.save(self.state)
             self.land_succeeded()
             at_once = self.submit_wave()
             if not at_once:
                 break
             self.take_results(at_once, ())
-        self.save(self.state)
+        self.save()
         self.log.info("Batch: %s.", self.state.progress_line(time.time()))
         unfinished = ("queued", SENT, RUNNING, *((SUCCEEDED,) if self.land else ()))
         return not self.state.indexes(*unfinished)
@@ -135,12 +144,12 @@ class BatchRun:
             self.state.end(index, TIMED_OUT, "still running at the deadline; a retry reattaches")
         for index in self.state.indexes("queued"):
             self.state.end(index, NOT_SUBMITTED, "not submitted before the deadline")
-        self.save(self.state)
+        self.save()
 
     # -- landing -----------------------------------------------------------------------------
 
     def land_succeeded(self) -> None:
-        """Land every succeeded item not landed yet (all of them, or none with an error)."""
+        """Land every succeeded item not landed yet (all of them, or raise)."""
         indexes = self.state.indexes(SUCCEEDED)
         if self.land is None or not indexes:
             return
@@ -158,7 +167,8 @@ class BatchRun:
             self.state.items[index].pop("images", None)
         if records and self.state.link is None:
             self.state.link = records[0].get("link")
-        self.save(self.state)
+        # Saved with the next wave's intents or at the end of the step: a worker lost before
+        # then leaves these items succeeded, and the retry lands them again (same keys, unpaid).
 
     def _summary(self, index: int) -> dict[str, Any]:
         record = self.state.items[index]
@@ -196,7 +206,7 @@ class BatchRun:
             else:
                 self.log.info("Item %d: reattaching to job %s, created at %s.", index, found.job_id, sent)
                 self.state.submitted(index, found.job_id)
-        self.save(self.state)
+        self.save()
 
     def submit_wave(self) -> list[ImageJobResult]:
         """Send the next items into the free slots; return the jobs that finished at once."""
@@ -207,7 +217,7 @@ class BatchRun:
         requests = {index: self._resolved(index) for index in wave}
         wave = [index for index, request in requests.items() if request is not None]
         self.state.intend(wave, time.time())
-        self.save(self.state)
+        self.save()
         with ThreadPoolExecutor(max_workers=len(wave), thread_name_prefix="nanobanana-submit") as pool:
             outcomes = list(
                 zip(wave, pool.map(self._submit, (requests[index] for index in wave)), strict=True)
@@ -222,7 +232,7 @@ class BatchRun:
                 fatal = self._refused(index, outcome) or fatal
         if self.state.indexes(SENT):
             self.settle_lost_submissions()  # answers lost on the way: find those jobs now
-        self.save(self.state)
+        self.save()
         sent = sum(isinstance(outcome, ImageJobResult) for _, outcome in outcomes)
         self.log.info("Submitted %s to %s.", wording.plural(sent, "job"), self.hook.vendor_label)
         if fatal is not None:

@@ -15,6 +15,7 @@ done it writes a manifest next to the images and returns the same manifest, smal
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 
 LEDGER_NAME = "nanobanana_batch"
 _DEFERRAL_GRACE = 60
+# The task wakes once this share of its jobs in flight are done. Each wake-up is a task start on a
+# worker (about 2 s of Airflow CPU with its landing); waking at three quarters rather than at half
+# cut the 1,000-image bench's Airflow CPU per image by a quarter, for a little more wall time.
+WAKE_SHARE = 0.75
 
 
 class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
@@ -176,11 +181,12 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         from airflow_provider_nanobanana.triggers.batch import NanoBananaBatchTrigger
 
         job_ids = run.waiting_for()
+        wake_after = max(1, math.ceil(len(job_ids) * WAKE_SHARE))
         self.log.info(
             "Deferring: the triggerer waits for %d %s jobs; the task wakes when %d are done.",
             len(job_ids),
             run.hook.vendor_label,
-            max(1, -(-len(job_ids) // 2)),
+            wake_after,
         )
         self.defer(
             trigger=NanoBananaBatchTrigger(
@@ -189,7 +195,7 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
                 job_ids=job_ids,
                 end_time=run.state.deadline,
                 poll_interval=self.poll_interval,
-                resume_after=-(-len(job_ids) // 2),
+                resume_after=wake_after,
                 wake_at=run.wake_at(),
             ),
             method_name="resume",

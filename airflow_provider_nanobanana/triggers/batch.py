@@ -2,10 +2,10 @@
 
 A batch task resumes on a worker only to land finished images and submit the next items, and
 each resume costs a task start, so the trigger does not wake it for every finished job: it
-returns once ``resume_after`` of its jobs are done (the operator asks for half of those in
-flight), when none is left pending, or at ``wake_at`` (an item held back by the vendor's queue
-limit may be sent then). Failed jobs do not end the wait; they are items like any other. It
-only polls, so running twice, or moving to another triggerer, changes nothing.
+returns once ``resume_after`` of its jobs are done (the operator asks for three quarters of
+those in flight), when none is left pending, or at ``wake_at`` (an item held back by the
+vendor's queue limit may be sent then). Failed jobs do not end the wait; they are items like any
+other. It only polls, so running twice, or moving to another triggerer, changes nothing.
 """
 
 from __future__ import annotations

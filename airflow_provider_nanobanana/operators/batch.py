@@ -40,7 +40,7 @@ LEDGER_NAME = "nanobanana_batch"
 _DEFERRAL_GRACE = 60
 # The task wakes once this share of its jobs in flight are done. Each wake-up is a task start on a
 # worker (about 2 s of Airflow CPU with its landing); waking at three quarters rather than at half
-# cut the 1,000-image bench's Airflow CPU per image by a quarter, for a little more wall time.
+# took the 1,000-image bench from 0.116 to 0.093 Airflow CPU seconds per image (wall 364 -> 399 s).
 WAKE_SHARE = 0.75
 
 

@@ -4,7 +4,8 @@ One task instance for the whole catalogue instead of one per product: the batch 
 ``max_in_flight`` jobs at the vendor, waits for them in the triggerer, lands each image as its
 job finishes, and writes ``manifest.json`` next to the images. A retry, or a worker lost mid-run,
 reattaches to every job already paid for. Two products may be refused (moderation) without
-failing the night; the manifest says which and why.
+failing the night; the manifest says which and why. Give it ``schedule="@daily"`` for a nightly
+run; it has none here so that a deployment running the examples draws only when asked.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ CATALOGUE_KEY = "catalogue/products.csv"
 
 with DAG(
     dag_id="nanobanana_catalogue_batch",
-    schedule="@daily",
+    schedule=None,
     start_date=datetime(2026, 1, 1),
-    catchup=False,
     tags=["nanobanana", "acedata", "batch"],
 ):
 

@@ -22,9 +22,11 @@ from typing import Any
 
 from airflow_provider_nanobanana import wording
 from airflow_provider_nanobanana.batch.state import (
+    FAILED,
     LANDED,
     NOT_SUBMITTED,
     POSSIBLY_BILLED,
+    QUEUED,
     REFUSED,
     RUNNING,
     SENT,
@@ -105,7 +107,7 @@ class BatchRun:
             self.take_results(at_once, ())
         self.save()
         self.log.info("Batch: %s.", self.state.progress_line(time.time()))
-        unfinished = ("queued", SENT, RUNNING, *((SUCCEEDED,) if self.land else ()))
+        unfinished = (QUEUED, SENT, RUNNING, *((SUCCEEDED,) if self.land else ()))
         return not self.state.indexes(*unfinished)
 
     def take_results(self, finished: Iterable[ImageJobResult], missing: Iterable[str]) -> None:
@@ -118,7 +120,7 @@ class BatchRun:
             if index is None:
                 continue  # a trigger that ran twice reports a job a step already took in
             if result.state is JobState.FAILED:
-                self.state.end(index, "failed", str(job_failed_error(result)))
+                self.state.end(index, FAILED, str(job_failed_error(result)))
                 continue
             request = self.requests[index]
             summary = summarize(
@@ -131,7 +133,7 @@ class BatchRun:
             short = summary["requested_count"] - summary["delivered_count"]
             if short > 0 and self.settings.fail_on_partial:
                 message = f"delivered {summary['delivered_count']} of {summary['requested_count']} images"
-                self.state.end(index, "failed", message)
+                self.state.end(index, FAILED, message)
                 continue
             self.state.end(index, SUCCEEDED, images=summary["images"], seed=summary["seed"])
         for job_id in missing:
@@ -142,7 +144,7 @@ class BatchRun:
         """The try's deadline passed: running jobs stay paid and are reattached by a retry."""
         for index in self.state.indexes(RUNNING):
             self.state.end(index, TIMED_OUT, "still running at the deadline; a retry reattaches")
-        for index in self.state.indexes("queued"):
+        for index in self.state.indexes(QUEUED):
             self.state.end(index, NOT_SUBMITTED, "not submitted before the deadline")
         self.save()
 

@@ -36,6 +36,8 @@ FAILURES = (FAILED, REFUSED, TIMED_OUT, NOT_SUBMITTED, POSSIBLY_BILLED)
 DONE = (SUCCEEDED, LANDED, *FAILURES)
 # What a new try makes of an item that ended its last try in this state.
 _ON_RETRY = {FAILED: QUEUED, NOT_SUBMITTED: QUEUED, TIMED_OUT: RUNNING}
+# The failures a retry can fix: it sends those items again, or reattaches to their jobs.
+RETRIED = frozenset(_ON_RETRY)
 
 
 @dataclass

@@ -365,7 +365,7 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
             check_int("max_in_flight", self.max_in_flight, 1, 1000)
 
     def _failed_items_error(self, state: Any, failed: list[int]) -> Exception:
-        from airflow_provider_nanobanana.batch.state import NOT_SUBMITTED, TIMED_OUT
+        from airflow_provider_nanobanana.batch.state import RETRIED
         from airflow_provider_nanobanana.exceptions import (
             NanoBananaBatchItemsFailedError,
             NanoBananaBatchItemsRefusedError,
@@ -378,8 +378,7 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
             f"everything that succeeded was landed. {shown}{more}. The manifest (XCom 'manifest') "
             "lists every item."
         )
-        retryable = ("failed", TIMED_OUT, NOT_SUBMITTED)
-        if any(state.state_of(index) in retryable for index in failed):
+        if any(state.state_of(index) in RETRIED for index in failed):
             return NanoBananaBatchItemsFailedError(message)
         return NanoBananaBatchItemsRefusedError(message)
 

@@ -119,4 +119,34 @@ ACEDATA_FORM = ConnectionForm(
     },
 )
 
-FORMS = (MODELSLAB_FORM, ACEDATA_FORM)
+GEMINI_MODELS = (
+    "gemini-2.5-flash-image",
+    "gemini-3-pro-image-preview",
+    "gemini-3-pro-image",
+    "gemini-3.1-flash-image-preview",
+    "gemini-3.1-flash-image",
+)
+
+GEMINI_FORM = ConnectionForm(
+    conn_type="nanobanana_gemini",
+    hook_class_name="airflow_provider_nanobanana.hooks.gemini.GeminiHook",
+    hook_name="Nano Banana (Google Gemini API)",
+    relabeling={"password": "API Key", "host": "Base URL"},
+    placeholders={
+        "password": "your Gemini API key from Google AI Studio (sent as x-goog-api-key)",
+        "host": "https://generativelanguage.googleapis.com (leave empty unless you use a proxy or the "
+        "emulator)",
+        "extra": '{"default_model": "gemini-2.5-flash-image", "timeout": 60, "max_retries": 3}',
+    },
+    conn_fields={
+        "default_model": {
+            "label": "Default model",
+            "description": "Model used when a task does not name one.",
+            "schema": _optional("string", enum=[*GEMINI_MODELS, None], default="gemini-2.5-flash-image"),
+        },
+        "timeout": _TIMEOUT_FIELD,
+        "max_retries": _RETRIES_FIELD,
+    },
+)
+
+FORMS = (MODELSLAB_FORM, ACEDATA_FORM, GEMINI_FORM)

@@ -18,7 +18,7 @@ def get_provider_info() -> dict[str, Any]:
         "package-name": "airflow-provider-nanobanana",
         "name": "Nano Banana",
         "description": "Generate and edit images with Nano Banana (Google Gemini image models) "
-        "through ModelsLab and AceData Cloud.",
+        "through ModelsLab, AceData Cloud or Google's Gemini API.",
         "versions": [__version__],
         "integrations": [
             {
@@ -33,6 +33,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_nanobanana.hooks.modelslab",
                     "airflow_provider_nanobanana.hooks.acedata",
+                    "airflow_provider_nanobanana.hooks.gemini",
                 ],
             }
         ],

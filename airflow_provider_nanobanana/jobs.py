@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from airflow_provider_nanobanana.validation import check_options
 
@@ -19,6 +19,7 @@ from airflow_provider_nanobanana.validation import check_options
 class Vendor(str, enum.Enum):
     MODELSLAB = "modelslab"
     ACEDATA = "acedata"
+    GEMINI = "gemini"
 
 
 class JobKind(str, enum.Enum):
@@ -70,18 +71,22 @@ class ImageJobRequest:
 
 @dataclass(frozen=True)
 class ImageOutput:
-    """One produced image: a URL to download, or bytes the vendor returned inline as base64.
+    """One produced image: a URL to download, or bytes the vendor returned inline.
 
-    ``inline`` stays true when the payload itself is left out (``to_dict(with_payload=False)``), so
-    XCom and trigger events can say "fetch this image from the job again" without carrying bytes.
+    Inline bytes come as base64 text (ModelsLab), or already decoded into ``spool``, a temporary
+    file (Gemini, whose answers are read as they stream: ``hooks/gemini_stream.py``).
+    A spool lives only in the process that read the answer and is never serialized. ``inline``
+    stays true when the payload itself is left out (``to_dict(with_payload=False)``), so XCom and
+    trigger events can say "this image came inline" without carrying bytes.
     """
 
     url: str | None = None
     base64_data: str | None = None
     inline: bool = False
+    spool: IO[bytes] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.base64_data is not None:
+        if self.base64_data is not None or self.spool is not None:
             object.__setattr__(self, "inline", True)
 
     def to_dict(self, *, with_payload: bool = True) -> dict[str, Any]:

@@ -56,6 +56,8 @@ def summarize(
         "elapsed_seconds": round(now - submitted_at, 3)
         if submitted_at and result.state.is_terminal
         else None,
+        # What the model wrote beside its image (Gemini), shortened by the hook.
+        **({"text": metadata["text"]} if metadata.get("text") else {}),
     }
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg"}
 EXTENSION_FORMATS = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg"}
 FORMAT_EXTENSIONS = {"png": "png", "jpeg": "jpg"}
-_VENDOR_NAMES = {"modelslab": "ModelsLab", "acedata": "AceData Cloud"}
+_VENDOR_NAMES = {"modelslab": "ModelsLab", "acedata": "AceData Cloud", "gemini": "Google Gemini API"}
 _Colour = tuple[int, int, int]
 _PANEL = (250, 248, 240)
 _INK = (28, 28, 32)

@@ -15,7 +15,7 @@ import pytest
 
 from airflow_provider_nanobanana.emulator import Emulator, EmulatorSettings
 from airflow_provider_nanobanana.emulator.local_s3 import LocalS3
-from airflow_provider_nanobanana.emulator.settings import ACEDATA, MODELSLAB
+from airflow_provider_nanobanana.emulator.settings import ACEDATA, GEMINI, MODELSLAB
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +34,9 @@ def nanobanana_emulator(nanobanana_emulator_server: Emulator) -> Emulator:
 
 @pytest.fixture
 def nanobanana_connections(nanobanana_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    """Airflow connections ``nanobanana_modelslab_default`` and ``nanobanana_acedata_default``
-    pointing at the emulator with its test keys, set as ``AIRFLOW_CONN_*`` environment variables."""
-    for vendor in (MODELSLAB, ACEDATA):
+    """Airflow connections ``nanobanana_modelslab_default``, ``nanobanana_acedata_default`` and
+    ``nanobanana_gemini_default`` pointing at the emulator with its test keys, set as ``AIRFLOW_CONN_*`` environment variables."""
+    for vendor in (MODELSLAB, ACEDATA, GEMINI):
         monkeypatch.setenv(
             f"AIRFLOW_CONN_NANOBANANA_{vendor.upper()}_DEFAULT", nanobanana_emulator.connection_json(vendor)
         )

@@ -1,4 +1,4 @@
-"""The HTTP server: one loopback port serving both vendors, and the :class:`Emulator` that runs it.
+"""The HTTP server: one loopback port serving every vendor, and the :class:`Emulator` that runs it.
 
 It is built on ``http.server`` rather than a framework on purpose: the faults worth testing live
 below the application layer (a connection closed with no answer, a body shorter than its
@@ -19,14 +19,16 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from airflow_provider_nanobanana.emulator import acedata, admin, files, modelslab
+from airflow_provider_nanobanana.emulator import acedata, admin, files, gemini, modelslab
 from airflow_provider_nanobanana.emulator.images import require_pillow
 from airflow_provider_nanobanana.emulator.runtime import Runtime
 from airflow_provider_nanobanana.emulator.settings import (
     DEFAULT_ACEDATA_TOKEN,
+    DEFAULT_GEMINI_KEY,
     DEFAULT_MODELSLAB_KEY,
+    GEMINI,
     MODELSLAB,
     EmulatorSettings,
     Fault,
@@ -35,7 +37,13 @@ from airflow_provider_nanobanana.emulator.wire import Reply, Request, Route, jso
 
 log = logging.getLogger(__name__)
 
-ROUTES: tuple[Route, ...] = (*admin.ROUTES, *modelslab.ROUTES, *acedata.ROUTES, *files.ROUTES)
+ROUTES: tuple[Route, ...] = (
+    *admin.ROUTES,
+    *modelslab.ROUTES,
+    *acedata.ROUTES,
+    *gemini.ROUTES,
+    *files.ROUTES,
+)
 _MAX_LINE = 65536
 
 
@@ -130,9 +138,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._write(json_reply({"error": "unreadable request body"}, 400))
             return
         host = self.headers.get("Host")
+        target = urlsplit(self.path)
         request = Request(
             method=self.command,
-            path=urlsplit(self.path).path,
+            path=target.path,
+            query=dict(parse_qsl(target.query)),
             headers={name.lower(): value for name, value in self.headers.items()},
             body=body,
             # Build URLs from the name the client used, so they work through Docker port maps too.
@@ -182,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class Emulator:
-    """A local fake of ModelsLab and AceData Cloud on one loopback port.
+    """A local fake of ModelsLab, AceData Cloud and Google's Gemini API on one loopback port.
 
     ``port=0`` picks a free port; ``start()`` returns the emulator so ``Emulator().start()`` reads
     naturally, and the object is a context manager that starts and stops it.
@@ -207,7 +217,9 @@ class Emulator:
     def connection_json(self, vendor: str, **extra: Any) -> str:
         """An Airflow connection (for ``AIRFLOW_CONN_<ID>``) to ``vendor`` here, with its default test
         key; ``extra`` goes into the connection's extras."""
-        key = DEFAULT_MODELSLAB_KEY if vendor == MODELSLAB else DEFAULT_ACEDATA_TOKEN
+        key = {MODELSLAB: DEFAULT_MODELSLAB_KEY, GEMINI: DEFAULT_GEMINI_KEY}.get(
+            vendor, DEFAULT_ACEDATA_TOKEN
+        )
         connection = {"conn_type": f"nanobanana_{vendor}", "host": self.url, "password": key}
         return json.dumps({**connection, "extra": extra} if extra else connection)
 

@@ -12,16 +12,20 @@ from typing import Any
 
 MODELSLAB = "modelslab"
 ACEDATA = "acedata"
+GEMINI = "gemini"
 ANY = "*"
 DEFAULT_MODELSLAB_KEY = "modelslab-test-key"
 DEFAULT_ACEDATA_TOKEN = "acedata-test-key"
+DEFAULT_GEMINI_KEY = "gemini-test-key"
 
 MODELSLAB_GENERATION_ENDPOINTS = frozenset(
     {"text2img", "img2img", "multi_ref", "v7_text_to_image", "v7_image_to_image"}
 )
 MODELSLAB_ENDPOINTS = MODELSLAB_GENERATION_ENDPOINTS | {"fetch", "v7_fetch", "files"}
 ACEDATA_ENDPOINTS = frozenset({"images", "tasks", "files"})
-GENERATION_ENDPOINTS = MODELSLAB_GENERATION_ENDPOINTS | {"images"}
+GEMINI_ENDPOINTS = frozenset({"generate", "models", "batches", "upload", "download"})
+GENERATION_ENDPOINTS = MODELSLAB_GENERATION_ENDPOINTS | {"images", "generate", "batches"}
+_VENDOR_ENDPOINTS = {MODELSLAB: MODELSLAB_ENDPOINTS, ACEDATA: ACEDATA_ENDPOINTS, GEMINI: GEMINI_ENDPOINTS}
 
 # Which endpoints each fault kind can meaningfully hit; None means "any endpoint".
 _KIND_ENDPOINTS: dict[str, frozenset[str] | None] = {
@@ -33,17 +37,23 @@ _KIND_ENDPOINTS: dict[str, frozenset[str] | None] = {
     "server_error_with_task": frozenset({"images"}),
     "drop_after_accept": GENERATION_ENDPOINTS,
     "legacy": MODELSLAB_GENERATION_ENDPOINTS | {"fetch", "v7_fetch"},
-    "job_fails": GENERATION_ENDPOINTS,
-    "job_fails_echoing_key": GENERATION_ENDPOINTS,
+    "job_fails": GENERATION_ENDPOINTS - {"generate"},
+    "job_fails_echoing_key": GENERATION_ENDPOINTS - {"generate"},
     "moderation": GENERATION_ENDPOINTS,
     "quota": GENERATION_ENDPOINTS,
-    "partial": frozenset({"images"}),
-    "expired": frozenset({"files"}),
-    "truncated": frozenset({"files"}),
+    "partial": frozenset({"images", "batches"}),
+    "no_image": frozenset({"generate"}),
+    "expired": frozenset({"files", "batches"}),
+    "truncated": frozenset({"files", "download"}),
     "not_image": frozenset({"files"}),
 }
 FAULT_KINDS = frozenset(_KIND_ENDPOINTS)
-_VENDOR_ONLY_KINDS = {"legacy": MODELSLAB, "server_error_with_task": ACEDATA, "partial": ACEDATA}
+_VENDOR_ONLY_KINDS = {
+    "legacy": (MODELSLAB,),
+    "server_error_with_task": (ACEDATA,),
+    "partial": (ACEDATA, GEMINI),
+    "no_image": (GEMINI,),
+}
 
 
 @dataclass(frozen=True)
@@ -66,10 +76,11 @@ class Fault:
     def field_guide(cls) -> dict[str, str]:
         """What each field takes: the fault API sends it with every refused fault."""
         return {
-            "vendor": "modelslab, acedata or * (required)",
+            "vendor": "modelslab, acedata, gemini or * (required)",
             "endpoint": (
                 f"modelslab: {', '.join(sorted(MODELSLAB_ENDPOINTS))}; "
-                f"acedata: {', '.join(sorted(ACEDATA_ENDPOINTS))}; or * (required)"
+                f"acedata: {', '.join(sorted(ACEDATA_ENDPOINTS))}; "
+                f"gemini: {', '.join(sorted(GEMINI_ENDPOINTS))}; or * (required)"
             ),
             "kind": f"{', '.join(sorted(FAULT_KINDS))} (required)",
             "times": "matching requests it hits: a positive integer, or null for every one (default 1)",
@@ -90,18 +101,16 @@ class Fault:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"fault {name} must be a number of seconds, not {value!r}")
-        if self.vendor not in (MODELSLAB, ACEDATA, ANY):
-            raise ValueError(f"fault vendor must be modelslab, acedata or *, not {self.vendor!r}")
+        if self.vendor not in (*_VENDOR_ENDPOINTS, ANY):
+            raise ValueError(f"fault vendor must be modelslab, acedata, gemini or *, not {self.vendor!r}")
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; known: {', '.join(sorted(FAULT_KINDS))}")
-        vendor_endpoints = {MODELSLAB: MODELSLAB_ENDPOINTS, ACEDATA: ACEDATA_ENDPOINTS}.get(
-            self.vendor, MODELSLAB_ENDPOINTS | ACEDATA_ENDPOINTS
-        )
+        vendor_endpoints = _VENDOR_ENDPOINTS.get(self.vendor, frozenset().union(*_VENDOR_ENDPOINTS.values()))
         if self.endpoint != ANY and self.endpoint not in vendor_endpoints:
             raise ValueError(f"unknown endpoint {self.endpoint!r} for vendor {self.vendor!r}")
-        only_vendor = _VENDOR_ONLY_KINDS.get(self.kind)
-        if only_vendor and self.vendor not in (only_vendor, ANY):
-            raise ValueError(f"fault kind {self.kind!r} exists only for {only_vendor}")
+        only_vendors = _VENDOR_ONLY_KINDS.get(self.kind)
+        if only_vendors and self.vendor not in (*only_vendors, ANY):
+            raise ValueError(f"fault kind {self.kind!r} exists only for {' and '.join(only_vendors)}")
         kind_endpoints = _KIND_ENDPOINTS[self.kind]
         if kind_endpoints is not None and self.endpoint not in kind_endpoints | {ANY}:
             raise ValueError(f"fault kind {self.kind!r} cannot hit endpoint {self.endpoint!r}")
@@ -119,7 +128,7 @@ class Fault:
             self.vendor in (vendor, ANY)
             and self.endpoint in (endpoint, ANY)
             and (kind_endpoints is None or endpoint in kind_endpoints)
-            and (self.kind not in _VENDOR_ONLY_KINDS or _VENDOR_ONLY_KINDS[self.kind] == vendor)
+            and (self.kind not in _VENDOR_ONLY_KINDS or vendor in _VENDOR_ONLY_KINDS[self.kind])
         )
 
 
@@ -127,7 +136,7 @@ class Fault:
 class EmulatorSettings:
     """How the emulated vendors behave.
 
-    - ``modelslab_keys`` / ``acedata_tokens``: the credentials each vendor accepts.
+    - ``modelslab_keys`` / ``acedata_tokens`` / ``gemini_keys``: the credentials each vendor accepts.
     - ``processing_seconds``: how long a job stays processing; 0 makes ModelsLab answer
       ``success`` at once and AceData's sync calls return without waiting.
     - ``processing_seconds_max``: when set, each job draws its duration uniformly between
@@ -142,11 +151,14 @@ class EmulatorSettings:
     - ``image_format``: ``png`` or ``jpeg``, the format of the image URLs jobs announce.
     - ``image_padding_bytes``: extra bytes in every served image file (a PNG ancillary chunk, or
       bytes after a JPEG's end), still a valid image: large bodies for transfer tests.
+    - ``gemini_state_prefix``: how Gemini batch states are spelled, ``BATCH_STATE_`` (REST) or
+      ``JOB_STATE_`` (the docs and SDKs); clients must read both.
     - ``faults``: faults armed at start-up (and re-armed by ``reset()``).
     """
 
     modelslab_keys: tuple[str, ...] = (DEFAULT_MODELSLAB_KEY,)
     acedata_tokens: tuple[str, ...] = (DEFAULT_ACEDATA_TOKEN,)
+    gemini_keys: tuple[str, ...] = (DEFAULT_GEMINI_KEY,)
     processing_seconds: float = 2.0
     processing_seconds_max: float | None = None
     eta_noise: float = 0.0
@@ -155,12 +167,14 @@ class EmulatorSettings:
     modelslab_base64_shape: str = "raw"
     image_format: str = "png"
     image_padding_bytes: int = 0
+    gemini_state_prefix: str = "BATCH_STATE_"
     faults: tuple[Fault, ...] = ()
 
     def __post_init__(self) -> None:
         # Admin requests arrive as JSON, so accept lists and plain dicts and normalise them here.
         object.__setattr__(self, "modelslab_keys", _strings("modelslab_keys", self.modelslab_keys))
         object.__setattr__(self, "acedata_tokens", _strings("acedata_tokens", self.acedata_tokens))
+        object.__setattr__(self, "gemini_keys", _strings("gemini_keys", self.gemini_keys))
         object.__setattr__(
             self,
             "faults",
@@ -187,6 +201,8 @@ class EmulatorSettings:
             raise ValueError("modelslab_queue_limit must be a positive integer or None")
         if self.modelslab_base64_shape not in ("raw", "url"):
             raise ValueError('modelslab_base64_shape must be "raw" or "url"')
+        if self.gemini_state_prefix not in ("BATCH_STATE_", "JOB_STATE_"):
+            raise ValueError('gemini_state_prefix must be "BATCH_STATE_" or "JOB_STATE_"')
         if self.image_format not in ("png", "jpeg"):
             raise ValueError('image_format must be "png" or "jpeg"')
         padding = self.image_padding_bytes

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from airflow_provider_nanobanana.emulator.images import FORMAT_EXTENSIONS, ImageSpec
-from airflow_provider_nanobanana.emulator.settings import ACEDATA, MODELSLAB
+from airflow_provider_nanobanana.emulator.settings import ACEDATA, GEMINI, MODELSLAB
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,8 @@ class JobStore:
         self._numbers = itertools.count(90_000_000)
         self._jobs: dict[tuple[str, str], Job] = {}
         self._files: dict[str, ImageFile] = {}
-        self._accepted = {MODELSLAB: 0, ACEDATA: 0}
+        self._accepted = {MODELSLAB: 0, ACEDATA: 0, GEMINI: 0}
+        self._blobs: dict[str, bytes] = {}  # Gemini Files API uploads, by file name
         self._polls: dict[str, int] = {}
         self._poll_times: dict[str, list[float]] = {}
         self._requests: dict[str, int] = {}
@@ -96,6 +97,20 @@ class JobStore:
                 if job.vendor == vendor and job.owner == owner and low <= job.created_at <= high
             ]
         return sorted(jobs, key=lambda job: job.created_at, reverse=True)
+
+    def put_blob(self, name: str, data: bytes) -> None:
+        with self._lock:
+            self._blobs[name] = data
+
+    def blob(self, name: str) -> bytes | None:
+        with self._lock:
+            return self._blobs.get(name)
+
+    def jobs_of(self, vendor: str, owner: str) -> list[Job]:
+        """``owner``'s jobs at ``vendor``, oldest first (Gemini's batches.list)."""
+        with self._lock:
+            jobs = [job for job in self._jobs.values() if job.vendor == vendor and job.owner == owner]
+        return sorted(jobs, key=lambda job: job.created_at)
 
     def image(self, stem: str) -> ImageFile | None:
         with self._lock:
@@ -148,3 +163,4 @@ class JobStore:
             self._polls.clear()
             self._poll_times.clear()
             self._requests.clear()
+            self._blobs.clear()

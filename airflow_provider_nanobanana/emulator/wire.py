@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Request:
     """One HTTP request; ``headers`` has lower-case names, ``base_url`` is how the client reached
-    us and ``params`` holds the named groups of the route that matched the path."""
+    us, ``params`` holds the named groups of the route that matched the path and ``query`` the
+    query string's values."""
 
     method: str
     path: str
@@ -28,6 +29,7 @@ class Request:
     body: bytes
     base_url: str
     params: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
 
     def json_object(self) -> dict[str, Any] | None:
         """The body as a JSON object, or None when it is absent, not JSON, or not an object."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -81,7 +81,8 @@ class ApiCall:
 
     ``read_timeout`` overrides the connection's timeout for calls the vendor documents as slow
     (AceData's sync mode answers only once the images exist): timing out there would leave a
-    paid job's fate unknown.
+    paid job's fate unknown. ``content`` (bytes or a seekable file) is sent instead of the JSON
+    ``body``, with ``headers``, for uploads.
     """
 
     endpoint: str
@@ -89,6 +90,9 @@ class ApiCall:
     body: dict[str, Any]
     is_submission: bool = False
     read_timeout: float | None = None
+    method: str = "POST"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    content: Any = None
 
 
 class NanoBananaBaseHook(BaseHook):
@@ -112,6 +116,12 @@ class NanoBananaBaseHook(BaseHook):
     default_max_in_flight: ClassVar[int] = 5
     # Whether the vendor lets us look up the job a submission with a lost answer created.
     can_find_lost_submissions: ClassVar[bool] = False
+    # Whether answers carry the image bytes once (nothing can fetch them later): operators must
+    # then land them in S3 within the task that asked.
+    answers_inline_once: ClassVar[bool] = False
+    # Whether a batch of items goes to the vendor as one bulk job (``submit_bulk``) rather than
+    # one job per item.
+    submits_in_bulk: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -209,7 +219,17 @@ class NanoBananaBaseHook(BaseHook):
                 "images", s3_input, "http(s) URLs or data URIs; operators turn s3:// inputs into them"
             )
         body, headers = self._authenticate(call, settings.api_key.reveal())
-        prepared: dict[str, Any] = {"url": call.path, "json": body, "headers": headers}
+        prepared: dict[str, Any] = {
+            "method": call.method,
+            "url": call.path,
+            "headers": {**call.headers, **headers},
+        }
+        if call.content is not None:
+            if hasattr(call.content, "seek"):
+                call.content.seek(0)  # a retried upload sends the file from its start again
+            prepared["content"] = call.content
+        elif call.method != "GET":
+            prepared["json"] = body
         if call.read_timeout is not None:
             prepared["timeout"] = httpx.Timeout(
                 settings.timeout, read=max(settings.timeout, call.read_timeout)
@@ -236,16 +256,26 @@ class NanoBananaBaseHook(BaseHook):
             raise NanoBananaServerError(message, vendor=self.vendor_label, status_code=response.status_code)
         return body
 
-    def call(self, call: ApiCall) -> dict[str, Any]:
-        """Send ``call`` with retries and return the decoded JSON body."""
+    def call(self, call: ApiCall, *, consume: Callable[[httpx.Response], Any] | None = None) -> Any:
+        """Send ``call`` with retries and return the decoded JSON body.
+
+        With ``consume``, a successful answer is handed over still streaming and ``consume``'s
+        return value is returned: for answers too large to hold (images inline, result files).
+        An error answer is read and raised as usual.
+        """
         settings = self.settings
         if self._client is None:
             self._client = httpx.Client(**self._client_options(settings))
         attempt = 0
         while True:
             try:
-                response = self._client.post(**self._prepare(call, settings))
-                return self._read(call, response)
+                if consume is None:
+                    return self._read(call, self._client.request(**self._prepare(call, settings)))
+                with self._client.stream(**self._prepare(call, settings)) as response:
+                    if response.is_success:
+                        return consume(response)
+                    response.read()
+                    return self._read(call, response)
             except (httpx.TransportError, NanoBananaError) as error:
                 delay = self._delay_or_raise(call, error, attempt)
             time.sleep(delay)
@@ -259,7 +289,7 @@ class NanoBananaBaseHook(BaseHook):
         attempt = 0
         while True:
             try:
-                response = await self._async_client.post(**self._prepare(call, settings))
+                response = await self._async_client.request(**self._prepare(call, settings))
                 return self._read(call, response)
             except (httpx.TransportError, NanoBananaError) as error:
                 delay = self._delay_or_raise(call, error, attempt)
@@ -306,6 +336,9 @@ class NanoBananaBaseHook(BaseHook):
     @abstractmethod
     def validate(self, request: ImageJobRequest) -> None:
         """Raise ``NanoBananaInvalidRequestError`` if the vendor would refuse ``request``; send nothing."""
+
+    def validate_batch(self, requests: Sequence[ImageJobRequest]) -> None:
+        """Raise ``NanoBananaInvalidRequestError`` if the items cannot go together; each is valid."""
 
     @abstractmethod
     def submit(self, request: ImageJobRequest) -> ImageJobResult:

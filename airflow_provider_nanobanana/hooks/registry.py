@@ -10,10 +10,11 @@ from airflow_provider_nanobanana import airflow_lookups
 from airflow_provider_nanobanana.exceptions import NanoBananaInvalidRequestError
 from airflow_provider_nanobanana.hooks.acedata import AceDataHook
 from airflow_provider_nanobanana.hooks.base import NanoBananaBaseHook
+from airflow_provider_nanobanana.hooks.gemini import GeminiHook
 from airflow_provider_nanobanana.hooks.modelslab import ModelsLabHook
 from airflow_provider_nanobanana.jobs import Vendor
 
-HOOK_CLASSES: tuple[type[NanoBananaBaseHook], ...] = (ModelsLabHook, AceDataHook)
+HOOK_CLASSES: tuple[type[NanoBananaBaseHook], ...] = (ModelsLabHook, AceDataHook, GeminiHook)
 
 
 def hook_for_vendor(vendor: Vendor | str, conn_id: str, **hook_params: Any) -> NanoBananaBaseHook:

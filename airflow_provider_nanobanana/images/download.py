@@ -20,8 +20,8 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import IO, Protocol, TypeVar
 
 import httpx
 
@@ -58,17 +58,23 @@ logging.getLogger("httpx").addFilter(_HIDE_QUERY_STRINGS)
 
 @dataclass(frozen=True)
 class ImageRef:
-    """One image of a finished job: a URL to download, or the base64 text the vendor returned."""
+    """One image of a finished job: a URL to download, the base64 text the vendor returned, or
+    the decoded bytes in a spool file (Gemini answers, read as they streamed)."""
 
     vendor: str
     job_id: str
     index: int
     url: str | None = None
     base64_data: str | None = None
+    spool: IO[bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def host(self) -> str:
-        return httpx.URL(self.url).host if self.url else "inline base64"
+        return httpx.URL(self.url).host if self.url else "inline data"
+
+    @property
+    def inline(self) -> bool:
+        return self.base64_data is not None or self.spool is not None
 
     def __str__(self) -> str:
         return f"{self.vendor} job {self.job_id} image {self.index} (from {self.host})"
@@ -182,12 +188,14 @@ def fetch_image(
     while True:
         sink = open_sink()
         try:
+            if ref.spool is not None:
+                return _copy_spool(ref, sink)
             if ref.base64_data is not None:
                 return _decode_inline(ref, sink)
             return _download(ref, client, sink, log)
         except _Retryable as failure:
             sink.abort()
-            if attempt >= retry.max_retries or ref.base64_data is not None:
+            if attempt >= retry.max_retries or ref.inline:
                 raise failure.error from None  # inline text cannot get better by asking again
             delay = max(retry.backoff(attempt), failure.retry_after or 0.0)
             log.warning(
@@ -205,6 +213,15 @@ def _decode_inline(ref: ImageRef, sink: BodySink[T]) -> T:
     decoder = _Base64Stream(ref)
     stream.write(decoder.feed(ref.base64_data.encode("ascii", errors="replace")))
     decoder.finish()
+    return stream.finish()
+
+
+def _copy_spool(ref: ImageRef, sink: BodySink[T]) -> T:
+    assert ref.spool is not None
+    stream = _VerifiedStream(ref, sink)
+    ref.spool.seek(0)
+    while chunk := ref.spool.read(CHUNK_BYTES):
+        stream.write(chunk)
     return stream.finish()
 
 

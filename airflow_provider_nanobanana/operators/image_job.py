@@ -193,9 +193,10 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
 
         check_choice("on_unknown_submission", self.on_unknown_submission, UNKNOWN_SUBMISSION_CHOICES)
         request = self.job_request()
-        self._s3_destination()  # a bad S3 setting fails now, before anything is paid for
+        destination = self._s3_destination()  # a bad S3 setting fails now, before anything is paid for
         ledger = JobLedger(context)
         with self._hook() as hook:
+            self.require_landing_for(hook, destination)
             hook.validate(request)  # with s3:// inputs as given, before any of them is read
             images = resolve_s3_inputs(
                 request.images,
@@ -415,6 +416,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
                     destination,
                     prompt=self.prompt,
                     prefix_template=self.s3_prefix_template or destination.prefix,
+                    in_hand=[result],
                 )
         ledger.forget()
         return summary

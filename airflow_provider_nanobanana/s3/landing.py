@@ -30,7 +30,7 @@ from airflow_provider_nanobanana.hooks.base import USER_AGENT
 from airflow_provider_nanobanana.hooks.retry import RetryPolicy
 from airflow_provider_nanobanana.images.download import ImageRef, fetch_image
 from airflow_provider_nanobanana.images.formats import ImageFormat
-from airflow_provider_nanobanana.jobs import JobState
+from airflow_provider_nanobanana.jobs import ImageJobResult, JobState
 from airflow_provider_nanobanana.links import object_link
 from airflow_provider_nanobanana.s3.destination import S3Destination
 from airflow_provider_nanobanana.s3.keys import render_key
@@ -99,15 +99,21 @@ def land_jobs(
     *,
     prompt: str | None,
     log: logging.Logger,
+    in_hand: Sequence[ImageJobResult] = (),
 ) -> list[dict[str, Any]]:
-    """Land all images of ``jobs``; return one record per object, in job and image order."""
+    """Land all images of ``jobs``; return one record per object, in job and image order.
+
+    ``in_hand``: results whose inline images this process holds (a Gemini answer it just read);
+    other inline images are fetched from their job again.
+    """
     destination = destination.checked()
     prompt_metadata = _prompt_metadata(prompt, destination.include_prompt)
     for job in jobs:
         _check_job(job)
         for index in range(len(job["images"])):  # fail on a bad key before the first download
             render_key(destination.key_template, destination.prefix, _key_values(run, job, index, "png"))
-    refs = [(job, ref) for job in jobs for ref in _image_refs(job)]
+    held = {result.job_id: result for result in in_hand}
+    refs = [(job, ref) for job in jobs for ref in _image_refs(job, held.get(job["job_id"]))]
     if not refs:
         log.info("Nothing to land: the jobs delivered no images.")
         return []
@@ -318,12 +324,12 @@ def _key_values(run: RunKeys, job: Mapping[str, Any], index: int, ext: str) -> d
     }
 
 
-def _image_refs(job: Mapping[str, Any]) -> list[ImageRef]:
-    """One ref per image; inline (base64) images are fetched from the job again, since XCom
+def _image_refs(job: Mapping[str, Any], held: ImageJobResult | None) -> list[ImageRef]:
+    """One ref per image; inline images not ``held`` are fetched from the job again, since XCom
     carries only references to them."""
     references = list(job["images"])
-    inline = {}
-    if any(reference.startswith(INLINE_SCHEME) for reference in references):
+    inline = dict(enumerate(held.images)) if held is not None else {}
+    if not inline and any(reference.startswith(INLINE_SCHEME) for reference in references):
         from airflow_provider_nanobanana.hooks.registry import hook_for_connection
 
         with hook_for_connection(job["conn_id"]) as hook:
@@ -332,7 +338,7 @@ def _image_refs(job: Mapping[str, Any]) -> list[ImageRef]:
     for index, reference in enumerate(references):
         if reference.startswith(INLINE_SCHEME):
             output = inline.get(index)
-            if output is None or output.base64_data is None:
+            if output is None or (output.base64_data is None and output.spool is None):
                 raise NanoBananaImageTransferError(
                     f"{job['vendor']} job {job['job_id']} image {index}: the vendor no longer returns "
                     "its base64 data",
@@ -340,7 +346,11 @@ def _image_refs(job: Mapping[str, Any]) -> list[ImageRef]:
                     index=index,
                     vendor=job["vendor"],
                 )
-            refs.append(ImageRef(job["vendor"], job["job_id"], index, base64_data=output.base64_data))
+            refs.append(
+                ImageRef(
+                    job["vendor"], job["job_id"], index, base64_data=output.base64_data, spool=output.spool
+                )
+            )
         else:
             refs.append(ImageRef(job["vendor"], job["job_id"], index, url=reference))
     return refs
@@ -398,7 +408,7 @@ def _where_they_are(failures: list[tuple[ImageRef, BaseException]]) -> str:
     """One line per image that did not land: the job, where the vendor serves it, and for how long."""
     lines = []
     for ref, _ in failures:
-        link = httpx.URL(ref.url).copy_with(query=None) if ref.url else "inline base64: fetch the job again"
+        link = httpx.URL(ref.url).copy_with(query=None) if ref.url else "inline data: fetch the job again"
         retention = _RETENTION.get(ref.vendor, "the vendor's retention applies")
         lines.append(f"  {ref.vendor} job {ref.job_id} image {ref.index}: {link} ({retention})")
     return "\n".join(lines)

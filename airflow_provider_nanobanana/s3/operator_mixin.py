@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
+    from airflow_provider_nanobanana.jobs import ImageJobResult
     from airflow_provider_nanobanana.s3.destination import S3Destination
 
 
@@ -81,6 +82,19 @@ class LandsImagesInS3:
             self.s3_output, name="s3_output", aws_conn_id=self.aws_conn_id
         ).checked()
 
+    def require_landing_for(self, hook: Any, destination: S3Destination | None) -> None:
+        """A vendor whose answers carry the image bytes once (Gemini) leaves nothing to fetch
+        later: refuse to start, before anything is paid for, unless this task lands them."""
+        from airflow_provider_nanobanana.validation import invalid
+
+        if hook.answers_inline_once and destination is None:
+            raise invalid(
+                "s3_output",
+                None,
+                f"an S3 destination (at least {{'bucket': ...}}): {hook.vendor_label} returns each image "
+                "once, inside its answer, so it must land in S3 within this task",
+            )
+
     def land_in_s3(
         self,
         context: Context,
@@ -89,13 +103,17 @@ class LandsImagesInS3:
         *,
         prompt: str | None,
         prefix_template: str,
+        in_hand: Sequence[ImageJobResult] = (),
     ) -> list[dict[str, Any]]:
-        """Land ``jobs``; ``prefix_template`` is the prefix as the DAG wrote it, before rendering."""
+        """Land ``jobs``; ``prefix_template`` is the prefix as the DAG wrote it, before rendering;
+        ``in_hand`` holds results whose inline images this task has just read."""
         from airflow.providers.common.compat.sdk import AssetAlias
 
         from airflow_provider_nanobanana.s3.landing import RunKeys, land_jobs
 
-        landed = land_jobs(jobs, destination, RunKeys.from_context(context), prompt=prompt, log=self.log)
+        landed = land_jobs(
+            jobs, destination, RunKeys.from_context(context), prompt=prompt, log=self.log, in_hand=in_hand
+        )
         objects: Any = [{name: item[name] for name in _OBJECT_FIELDS} for item in landed]
         if hasattr(context["outlet_events"][AssetAlias(DESTINATIONS_ALIAS)], "dataset_alias_events"):
             # Airflow 2 hashes each extra value of an alias event: the list goes as JSON text.

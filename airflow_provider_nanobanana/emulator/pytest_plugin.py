@@ -35,7 +35,8 @@ def nanobanana_emulator(nanobanana_emulator_server: Emulator) -> Emulator:
 @pytest.fixture
 def nanobanana_connections(nanobanana_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     """Airflow connections ``nanobanana_modelslab_default``, ``nanobanana_acedata_default`` and
-    ``nanobanana_gemini_default`` pointing at the emulator with its test keys, set as ``AIRFLOW_CONN_*`` environment variables."""
+    ``nanobanana_gemini_default`` pointing at the emulator with its test keys, set as
+    ``AIRFLOW_CONN_*`` environment variables."""
     for vendor in (MODELSLAB, ACEDATA, GEMINI):
         monkeypatch.setenv(
             f"AIRFLOW_CONN_NANOBANANA_{vendor.upper()}_DEFAULT", nanobanana_emulator.connection_json(vendor)

@@ -23,6 +23,7 @@ import pytest  # noqa: E402
 
 from airflow_provider_nanobanana.emulator.settings import (  # noqa: E402
     DEFAULT_ACEDATA_TOKEN,
+    DEFAULT_GEMINI_KEY,
     DEFAULT_MODELSLAB_KEY,
 )
 
@@ -71,11 +72,11 @@ def key_never_logged(task_log):
     """Every test fails if an emulator API key reached the logs while it ran."""
     yield
     text = task_log()
-    for key in (DEFAULT_MODELSLAB_KEY, DEFAULT_ACEDATA_TOKEN):
+    for key in (DEFAULT_MODELSLAB_KEY, DEFAULT_ACEDATA_TOKEN, DEFAULT_GEMINI_KEY):
         assert key not in text, "an API key reached the logs"
 
 
 @pytest.fixture
 def emulator(nanobanana_connections):
-    """The emulator, with both default connections pointing at it."""
+    """The emulator, with every vendor's default connection pointing at it."""
     return nanobanana_connections

@@ -67,8 +67,8 @@ class BatchRun:
     """A step's view of the batch: the requests, their state, the hook and where images land.
 
     :param save: writes the state to the ledger (the state store or a Variable).
-    :param land: lands job summaries in S3 and returns one record per object, or None without
-        ``s3_output``.
+    :param land: lands job summaries in S3 (with the results whose inline images are in hand)
+        and returns one record per object, or None without ``s3_output``.
     """
 
     def __init__(
@@ -79,7 +79,7 @@ class BatchRun:
         settings: BatchSettings,
         *,
         save: Callable[[BatchState], None],
-        land: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None,
+        land: Callable[..., list[dict[str, Any]]] | None,
         log: logging.Logger,
     ) -> None:
         self.requests, self.state, self.hook, self.settings = requests, state, hook, settings
@@ -111,34 +111,67 @@ class BatchRun:
         return not self.state.indexes(*unfinished)
 
     def take_results(self, finished: Iterable[ImageJobResult], missing: Iterable[str]) -> None:
-        jobs = self.state.job_ids()
+        polled = self.state.polled()
         finished = list(finished)
         if finished:
             self.state.release_holds()  # our finished jobs left room in the vendor's queue
         for result in finished:
-            index = jobs.get(result.job_id)
-            if index is None:
+            indexes = polled.get(result.job_id)
+            if indexes is None:
                 continue  # a trigger that ran twice reports a job a step already took in
-            if result.state is JobState.FAILED:
-                self.state.end(index, FAILED, str(job_failed_error(result)))
-                continue
-            request = self.requests[index]
-            summary = summarize(
-                result,
-                conn_id=self.settings.conn_id,
-                requested_count=request.count,
-                submitted_at=self.state.items[index].get("sent_at"),
-                prompt=request.prompt,
-            )
-            short = summary["requested_count"] - summary["delivered_count"]
-            if short > 0 and self.settings.fail_on_partial:
-                message = f"delivered {summary['delivered_count']} of {summary['requested_count']} images"
-                self.state.end(index, FAILED, message)
-                continue
-            self.state.end(index, SUCCEEDED, images=summary["images"], seed=summary["seed"])
+            if "batch" in self.state.items[indexes[0]]:
+                self._take_bulk(result, indexes)
+            else:
+                self._take_job(indexes[0], result)
         for job_id in missing:
-            if (index := jobs.get(job_id)) is not None:
+            for index in polled.get(job_id, ()):
                 self._unknown_recorded_job(index, job_id)
+
+    def _take_job(self, index: int, result: ImageJobResult) -> None:
+        if result.state is JobState.FAILED:
+            self.state.end(index, FAILED, str(job_failed_error(result)))
+            return
+        request = self.requests[index]
+        summary = summarize(
+            result,
+            conn_id=self.settings.conn_id,
+            requested_count=request.count,
+            submitted_at=self.state.items[index].get("sent_at"),
+            prompt=request.prompt,
+        )
+        short = summary["requested_count"] - summary["delivered_count"]
+        if short > 0 and self.settings.fail_on_partial:
+            message = f"delivered {summary['delivered_count']} of {summary['requested_count']} images"
+            self.state.end(index, FAILED, message)
+            return
+        self.state.end(index, SUCCEEDED, images=summary["images"], seed=summary["seed"])
+
+    def _take_bulk(self, bulk: ImageJobResult, indexes: list[int]) -> None:
+        """A bulk job ended: read its results as they stream and land each item as it arrives
+        (its images exist only in the results, so they are landed while in hand)."""
+        label = self.hook.vendor_label
+        if bulk.state is JobState.FAILED:
+            for index in indexes:
+                self.state.end(index, FAILED, f"{label} {bulk.job_id}: {bulk.error_message}")
+            return
+        members = {str(index): index for index in indexes}
+
+        def take(key: str, outcome: ImageJobResult | NanoBananaError) -> None:
+            index = members.pop(key, None)
+            if index is None:
+                return  # not an item of this step, or a line read twice
+            if isinstance(outcome, NanoBananaError):  # its line failed, or its answer was blocked
+                refused = isinstance(outcome, NanoBananaContentPolicyError | NanoBananaInvalidRequestError)
+                self.state.end(index, REFUSED if refused else FAILED, self.hook.scrub(str(outcome)))
+                return
+            self._take_job(index, outcome)
+            if self.state.state_of(index) == SUCCEEDED:
+                self._land([index], in_hand=[outcome])
+
+        lines = self.hook.read_bulk_results(bulk, list(members), take)
+        for index in members.values():
+            self.state.end(index, FAILED, f"{label} {bulk.job_id}: no line for this item in its results")
+        self.log.info("%s %s: read %s of results.", label, bulk.job_id, wording.plural(lines, "line"))
 
     def time_out(self) -> None:
         """The try's deadline passed: running jobs stay paid and are reattached by a retry."""
@@ -152,11 +185,13 @@ class BatchRun:
 
     def land_succeeded(self) -> None:
         """Land every succeeded item not landed yet (all of them, or raise)."""
-        indexes = self.state.indexes(SUCCEEDED)
+        self._land(self.state.indexes(SUCCEEDED))
+
+    def _land(self, indexes: list[int], in_hand: Sequence[ImageJobResult] = ()) -> None:
         if self.land is None or not indexes:
             return
         jobs = [self._summary(index) for index in indexes]
-        records = self.land(jobs)
+        records = self.land(jobs, in_hand)
         by_job: dict[str, list[dict[str, Any]]] = {}
         for record in records:
             by_job.setdefault(record["job_id"], []).append(record)
@@ -188,36 +223,68 @@ class BatchRun:
 
     def settle_lost_submissions(self) -> None:
         """At the start of a try: the items an earlier try sent without recording a job id."""
+        bulks: dict[str, list[int]] = {}
         for index in self.state.indexes(SENT):
-            sent_at = self.state.items[index]["sent_at"]
-            sent = datetime.fromtimestamp(sent_at, tz=timezone.utc).isoformat(timespec="seconds")
-            if self.settings.on_unknown_submission == "resubmit":
-                self.log.warning("Item %d: sent at %s, answer lost; resubmitting as asked.", index, sent)
-                self.state.requeue(index, 0.0, "answer lost; resubmitted (on_unknown_submission)")
-            elif not self.hook.can_find_lost_submissions:
-                self.state.end(
-                    index,
-                    POSSIBLY_BILLED,
-                    f"sent to {self.hook.vendor_label} at {sent} and the answer was lost; the job "
-                    "may exist and be billed, and the vendor offers no way to find it, so it was "
-                    "not sent again",
-                )
-            elif (found := self.hook.find_lost_submission(self.requests[index], sent_at=sent_at)) is None:
-                self.log.info("Item %d: the request sent at %s created no job; sending it.", index, sent)
-                self.state.requeue(index, 0.0, "an earlier request created no job")
+            if (display_name := self.state.items[index].get("display_name")) is not None:
+                bulks.setdefault(display_name, []).append(index)
             else:
-                self.log.info("Item %d: reattaching to job %s, created at %s.", index, found.job_id, sent)
-                self.state.submitted(index, found.job_id)
+                self._settle_lost_job(index)
+        for display_name, indexes in bulks.items():
+            self._settle_lost_bulk(display_name, indexes)
         self.save()
+
+    def _settle_lost_job(self, index: int) -> None:
+        sent_at = self.state.items[index]["sent_at"]
+        sent = _utc(sent_at)
+        if self.settings.on_unknown_submission == "resubmit":
+            self.log.warning("Item %d: sent at %s, answer lost; resubmitting as asked.", index, sent)
+            self.state.requeue(index, 0.0, "answer lost; resubmitted (on_unknown_submission)")
+        elif not self.hook.can_find_lost_submissions:
+            self.state.end(
+                index,
+                POSSIBLY_BILLED,
+                f"sent to {self.hook.vendor_label} at {sent} and the answer was lost; the job "
+                "may exist and be billed, and the vendor offers no way to find it, so it was "
+                "not sent again",
+            )
+        elif (found := self.hook.find_lost_submission(self.requests[index], sent_at=sent_at)) is None:
+            self.log.info("Item %d: the request sent at %s created no job; sending it.", index, sent)
+            self.state.requeue(index, 0.0, "an earlier request created no job")
+        else:
+            self.log.info("Item %d: reattaching to job %s, created at %s.", index, found.job_id, sent)
+            self.state.submitted(index, found.job_id)
+
+    def _settle_lost_bulk(self, display_name: str, indexes: list[int]) -> None:
+        """A bulk job's creation lost its answer: find it by the name the intent recorded."""
+        sent = _utc(self.state.items[indexes[0]]["sent_at"])
+        if self.settings.on_unknown_submission == "resubmit":
+            self.log.warning("%s: sent at %s, answer lost; resubmitting as asked.", _items(indexes), sent)
+            for index in indexes:
+                self.state.requeue(index, 0.0, "answer lost; resubmitted (on_unknown_submission)")
+            return
+        found = self.hook.find_bulk(display_name, sent_at=self.state.items[indexes[0]]["sent_at"])
+        if found is None:
+            self.log.info(
+                "%s: the request sent at %s created no %r; sending them.", _items(indexes), sent, display_name
+            )
+            for index in indexes:
+                self.state.requeue(index, 0.0, "an earlier request created no batch")
+            return
+        self.log.info("%s: reattaching to %s, created at %s.", _items(indexes), found.job_id, sent)
+        for index in indexes:
+            self.state.submitted(index, self.hook.bulk_item_id(found.job_id, str(index)), batch=found.job_id)
 
     def submit_wave(self) -> list[ImageJobResult]:
         """Send the next items into the free slots; return the jobs that finished at once."""
         in_flight = len(self.state.indexes(SENT, RUNNING))
         wave = self.state.sendable(time.time())[: max(0, self.settings.max_in_flight - in_flight)]
-        if not wave:
-            return []
         requests = {index: self._resolved(index) for index in wave}
         wave = [index for index, request in requests.items() if request is not None]
+        if not wave:
+            return []
+        if self.hook.submits_in_bulk:
+            self._submit_bulk(wave, requests)
+            return []
         self.state.intend(wave, time.time())
         self.save()
         with ThreadPoolExecutor(max_workers=len(wave), thread_name_prefix="nanobanana-submit") as pool:
@@ -231,15 +298,35 @@ class BatchRun:
                 if outcome.state.is_terminal:
                     finished.append(outcome)
             else:
-                fatal = self._refused(index, outcome) or fatal
+                fatal = self._refused([index], outcome) or fatal
+        sent = sum(isinstance(outcome, ImageJobResult) for _, outcome in outcomes)
+        self._after_wave(fatal, f"Submitted {wording.plural(sent, 'job')} to {self.hook.vendor_label}.")
+        return finished
+
+    def _submit_bulk(self, wave: list[int], requests: dict[int, ImageJobRequest | None]) -> None:
+        """The whole wave as one bulk job (a Gemini batch): its intent names it, so a creation
+        whose answer is lost is found again instead of being created twice."""
+        now = time.time()
+        display_name = f"nanobanana-{self.state.fingerprint[:12]}-{int(now)}-{wave[0]}"
+        self.state.intend(wave, now, display_name=display_name)
+        self.save()
+        try:
+            bulk = self.hook.submit_bulk([(str(index), requests[index]) for index in wave], display_name)
+        except NanoBananaError as error:
+            self._after_wave(self._refused(wave, error), f"{_items(wave)}: not submitted.")
+            return
+        for index in wave:
+            self.state.submitted(index, self.hook.bulk_item_id(bulk.job_id, str(index)), batch=bulk.job_id)
+        label = self.hook.vendor_label
+        self._after_wave(None, f"Submitted {_items(wave).lower()} to {label} as {bulk.job_id}.")
+
+    def _after_wave(self, fatal: NanoBananaError | None, line: str) -> None:
         if self.state.indexes(SENT):
             self.settle_lost_submissions()  # answers lost on the way: find those jobs now
         self.save()
-        sent = sum(isinstance(outcome, ImageJobResult) for _, outcome in outcomes)
-        self.log.info("Submitted %s to %s.", wording.plural(sent, "job"), self.hook.vendor_label)
+        self.log.info(line)
         if fatal is not None:
             raise fatal
-        return finished
 
     def _resolved(self, index: int) -> ImageJobRequest | None:
         """``s3://`` inputs become data URIs or presigned URLs at send time (presigned URLs
@@ -269,22 +356,26 @@ class BatchRun:
         except NanoBananaError as error:
             return error
 
-    def _refused(self, index: int, error: NanoBananaError) -> NanoBananaError | None:
-        """File an item the vendor did not take; return the error if it stops the whole batch."""
-        reason = self.hook.scrub(str(error))
+    def _refused(self, indexes: list[int], error: NanoBananaError) -> NanoBananaError | None:
+        """File items whose submission the vendor did not take (one job each, or one bulk job);
+        return the error if it stops the whole batch."""
+        reason, items = self.hook.scrub(str(error)), _items(indexes)
         if isinstance(error, NanoBananaSubmissionUnknownError):
-            self.log.warning("Item %d: %s", index, reason)  # stays sent, settled after the wave
+            self.log.warning("%s: %s", items, reason)  # stays sent, settled after the wave
             return None
         if isinstance(error, NanoBananaRateLimitError | NanoBananaServerError):
             wait = error.retry_after if isinstance(error, NanoBananaRateLimitError) else None
-            self.state.requeue(index, time.time() + (wait or REQUEUE_DELAY), reason)
-            self.log.info("Item %d: %s; sending it again later.", index, reason)
+            for index in indexes:
+                self.state.requeue(index, time.time() + (wait or REQUEUE_DELAY), reason)
+            self.log.info("%s: %s; sending again later.", items, reason)
             return None
         if isinstance(error, NanoBananaContentPolicyError | NanoBananaInvalidRequestError):
-            self.state.end(index, REFUSED, reason)
-            self.log.warning("Item %d refused by %s: %s", index, self.hook.vendor_label, reason)
+            for index in indexes:
+                self.state.end(index, REFUSED, reason)
+            self.log.warning("%s refused by %s: %s", items, self.hook.vendor_label, reason)
             return None
-        self.state.requeue(index, 0.0, reason)  # auth, quota: nothing was created; the task fails
+        for index in indexes:
+            self.state.requeue(index, 0.0, reason)  # auth, quota: nothing was created; the task fails
         return error
 
     def _unknown_recorded_job(self, index: int, job_id: str) -> None:
@@ -302,10 +393,22 @@ class BatchRun:
     # -- what the wait needs -------------------------------------------------------------------
 
     def waiting_for(self) -> list[str]:
-        return list(self.state.job_ids())
+        """The ids the wait polls: each running item's job, or the bulk job holding it."""
+        return list(self.state.polled())
 
     def wake_at(self) -> float | None:
         """When held-back items may be sent, if there is room for them by then."""
         if len(self.state.indexes(RUNNING)) >= self.settings.max_in_flight:
             return None
         return self.state.next_wake()
+
+
+def _items(indexes: list[int]) -> str:
+    """``Item 3``, or ``Items 0-19 (20)`` for a bulk job's wave."""
+    if len(indexes) == 1:
+        return f"Item {indexes[0]}"
+    return f"Items {indexes[0]}-{indexes[-1]} ({len(indexes)})"
+
+
+def _utc(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="seconds")

@@ -9,7 +9,10 @@ Each item moves through these states, and only along these arrows::
 
 An item the ledger does not list is queued. ``sent`` is written for a whole wave of submissions
 before the first is sent, and the job ids once the wave's answers are in, so a worker killed in
-between leaves ``sent`` items: the only state in which a job may exist without a recorded id. A
+between leaves ``sent`` items: the only state in which a job may exist without a recorded id.
+Where the vendor takes a wave as one bulk job (a Gemini batch), the intent also records the
+bulk job's ``display_name`` (how a lost creation is found), and each running item its ``batch``
+(what is polled) beside its own job id. A
 new try turns ``failed`` (the vendor's job failed) and ``not_submitted`` back into queued items,
 ``timed_out`` back into running ones (the job is paid and may still finish), and leaves
 ``refused``, ``possibly_billed``, ``succeeded`` and ``landed`` as they are.
@@ -89,9 +92,14 @@ class BatchState:
         waits = [self.items[index]["not_before"] for index in self.indexes(QUEUED) if index in self.items]
         return min((wait for wait in waits if wait), default=None)
 
-    def job_ids(self) -> dict[str, int]:
-        """The running items' jobs, job id → item index."""
-        return {self.items[index]["job_id"]: index for index in self.indexes(RUNNING)}
+    def polled(self) -> dict[str, list[int]]:
+        """What the wait polls → the running items it reports on: each item's job, or the bulk
+        job (``batch``) that holds it."""
+        polled: dict[str, list[int]] = {}
+        for index in self.indexes(RUNNING):
+            record = self.items[index]
+            polled.setdefault(record.get("batch") or record["job_id"], []).append(index)
+        return polled
 
     def landed_bytes(self) -> int:
         return sum(obj["size"] for record in self.items.values() for obj in record.get("objects", ()))
@@ -108,14 +116,19 @@ class BatchState:
                 record["state"] = state
                 record.pop("error", None)
                 if state == QUEUED:
-                    record.pop("job_id", None)
+                    for name in ("job_id", "batch", "display_name"):
+                        record.pop(name, None)
 
-    def intend(self, indexes: Iterable[int], now: float) -> None:
+    def intend(self, indexes: Iterable[int], now: float, display_name: str | None = None) -> None:
         for index in indexes:
             self.items[index] = {"state": SENT, "sent_at": now}
+            if display_name is not None:
+                self.items[index]["display_name"] = display_name
 
-    def submitted(self, index: int, job_id: str) -> None:
+    def submitted(self, index: int, job_id: str, batch: str | None = None) -> None:
         self.items[index] = {**self.items[index], "state": RUNNING, "job_id": job_id}
+        if batch is not None:
+            self.items[index]["batch"] = batch
 
     def requeue(self, index: int, not_before: float, reason: str) -> None:
         """The vendor cannot have accepted it (429, explicit error): send it again later."""

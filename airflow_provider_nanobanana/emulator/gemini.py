@@ -260,7 +260,25 @@ def _plan(model: str, body: Any, index: int, seed: int) -> ImageSpec:
     return ImageSpec(GEMINI, " ".join(texts), width, height, index, 1, seed)
 
 
+# Google's 1K sizes (nanobanana docs); the four extra ratios of 3.1 Flash are computed.
+_SIZES_1K = {
+    "1:1": (1024, 1024),
+    "2:3": (832, 1248),
+    "3:2": (1248, 832),
+    "3:4": (864, 1184),
+    "4:3": (1184, 864),
+    "4:5": (896, 1152),
+    "5:4": (1152, 896),
+    "9:16": (768, 1344),
+    "16:9": (1344, 768),
+    "21:9": (1536, 672),
+}
+
+
 def _pixels(ratio: str, scale: float) -> tuple[int, int]:
+    if ratio in _SIZES_1K:
+        width, height = _SIZES_1K[ratio]
+        return round(width * scale), round(height * scale)
     across, down = (int(side) for side in ratio.split(":"))
     width = 1024 * scale * math.sqrt(across / down)
     height = 1024 * scale * math.sqrt(down / across)

@@ -352,6 +352,29 @@ class NanoBananaBaseHook(BaseHook):
         """
         raise NotImplementedError(f"{self.vendor_label} offers no way to look up a lost submission")
 
+    # -- bulk jobs (hooks with ``submits_in_bulk``) ---------------------------------------------
+
+    def submit_bulk(self, items: Sequence[tuple[str, ImageJobRequest]], display_name: str) -> ImageJobResult:
+        """Submit ``items`` (user key, request) as one (paid, non-idempotent) bulk job."""
+        raise NotImplementedError(f"{self.vendor_label} takes no bulk jobs")
+
+    def find_bulk(self, display_name: str, *, sent_at: float) -> ImageJobResult | None:
+        """The bulk job a submission named ``display_name`` created, or None if it created none."""
+        raise NotImplementedError(f"{self.vendor_label} takes no bulk jobs")
+
+    def bulk_item_id(self, bulk_id: str, key: str) -> str:
+        """The job id of one item of a bulk job: one path segment, unique in the bulk job."""
+        raise NotImplementedError(f"{self.vendor_label} takes no bulk jobs")
+
+    def read_bulk_results(
+        self,
+        bulk: ImageJobResult,
+        keys: Sequence[str],
+        on_item: Callable[[str, ImageJobResult | NanoBananaError], None],
+    ) -> int:
+        """Stream a succeeded bulk job's results to ``on_item``; return how many were read."""
+        raise NotImplementedError(f"{self.vendor_label} takes no bulk jobs")
+
     @abstractmethod
     def get_job(self, job_id: str) -> ImageJobResult:
         """Ask the vendor where a job stands."""

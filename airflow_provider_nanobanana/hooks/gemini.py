@@ -378,6 +378,9 @@ class GeminiHook(NanoBananaBaseHook):
             if not token:
                 return
 
+    def bulk_item_id(self, bulk_id: str, key: str) -> str:
+        return f"{bulk_id.removeprefix(BATCH_PREFIX)}-{key}"
+
     def read_bulk_results(
         self,
         batch: ImageJobResult,
@@ -397,9 +400,8 @@ class GeminiHook(NanoBananaBaseHook):
                     for position, (line, spools) in enumerate(completed):
                         line = self._scrubbed(line) if isinstance(line, Mapping) else {}
                         key = line_key(line) or (keys[lines] if lines < len(keys) else str(lines))
-                        job_id = f"{batch.job_id.removeprefix(BATCH_PREFIX)}-{key}"
                         try:
-                            on_item(key, line_outcome(line, spools, job_id))
+                            on_item(key, line_outcome(line, spools, self.bulk_item_id(batch.job_id, key)))
                         except BaseException:
                             for _, later in completed[position + 1 :]:
                                 close_spools(later)
@@ -433,8 +435,10 @@ class GeminiHook(NanoBananaBaseHook):
         return call.body, {"x-goog-api-key": api_key}
 
     def _raise_for_error(self, call: ApiCall, response: httpx.Response, body: Any) -> None:
+        # Google errors always come with an error status; a 200 operation's ``error`` is the
+        # failure of the batch it describes, read by ``parse_batch``.
         status = error_of(body)
-        if status is None and (response.is_success or body is None):
+        if response.is_success or (status is None and body is None):
             return  # a result, or unreadable: the caller decides what that means
         cls = error_class(status, response.status_code)
         status = status or {}

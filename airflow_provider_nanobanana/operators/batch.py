@@ -47,7 +47,9 @@ WAKE_SHARE = 0.75
 class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
     """Generate (or edit) one image job per item, bounded in flight, without paying twice.
 
-    :param conn_id: a ``nanobanana_modelslab`` or ``nanobanana_acedata`` connection.
+    :param conn_id: a ``nanobanana_modelslab``, ``nanobanana_acedata`` or ``nanobanana_gemini``
+        connection. With Gemini the items go as Gemini Batch jobs (half price, results within
+        24 h), up to ``max_in_flight`` items per batch, and ``s3_output`` is required.
     :param items: prompts, or dicts with ``prompt`` and any of ``images``, ``model``, ``width``,
         ``height``, ``aspect_ratio``, ``resolution``, ``count``, ``seed``, ``negative_prompt``,
         ``options`` (templated; an upstream task's output, mapped or not, works as the list).
@@ -55,8 +57,9 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
     :param model, images, width, height, aspect_ratio, resolution, count, negative_prompt, options:
         shared settings, used where an item does not set its own (as in the generate operator).
     :param max_in_flight: jobs submitted and unfinished at once; default the vendor's smallest
-        documented queue (ModelsLab 5; AceData, which documents none, 10). Items the vendor turns
-        away for a full queue (429) wait and are sent again, never failed.
+        documented queue (ModelsLab 5; AceData, which documents none, 10; Gemini: items per batch,
+        1000). Items the vendor turns away for a full queue (429) wait and are sent again, never
+        failed.
     :param max_failed_items: items allowed to fail (vendor failure, refusal, moderation) before
         the task fails; the task fails only after landing everything that succeeded.
     :param s3_output: land each item's images as it finishes, and the manifest next to them: a dict
@@ -272,6 +275,7 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         destination = self._s3_destination()
         ledger = self._ledger(context)
         with self._hook() as hook:
+            self.require_landing_for(hook, destination)
             for index, request in enumerate(requests):
                 try:
                     hook.validate(request)
@@ -279,6 +283,7 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
                     raise invalid(
                         f"items[{index}].{error.field}", error.value, error.allowed or str(error)
                     ) from None
+            hook.validate_batch(requests)
             identity = fingerprint(requests, self.conn_id)
             saved = ledger.recall()
             if saved is None:
@@ -299,8 +304,8 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
             if destination is not None:
                 run_keys = RunKeys.from_context(context)
 
-                def land(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-                    return land_jobs(jobs, destination, run_keys, prompt=None, log=self.log)
+                def land(jobs: list[dict[str, Any]], in_hand: Sequence[Any] = ()) -> list[dict[str, Any]]:
+                    return land_jobs(jobs, destination, run_keys, prompt=None, log=self.log, in_hand=in_hand)
 
             settings = BatchSettings(
                 conn_id=self.conn_id,

@@ -23,11 +23,25 @@ def test_intent_then_job_id_makes_an_item_running_and_its_job_waited_for():
     state = fresh()
     state.intend([0, 1], now=1001.0)
     assert state.indexes("sent") == [0, 1]
-    assert state.job_ids() == {}, "an intent has no job to wait for"
+    assert state.polled() == {}, "an intent has no job to wait for"
     state.submitted(0, "job-a")
     assert state.state_of(0) == "running"
     assert state.items[0]["sent_at"] == 1001.0, "the intent's time is kept for a lost-answer search"
-    assert state.job_ids() == {"job-a": 0}
+    assert state.polled() == {"job-a": [0]}
+
+
+def test_items_of_one_bulk_job_are_waited_for_through_it_and_forget_it_when_requeued():
+    state = fresh(3)
+    state.intend([0, 1, 2], now=1000.0, display_name="nanobanana-x")
+    assert {state.items[index]["display_name"] for index in range(3)} == {"nanobanana-x"}
+    for index in range(3):
+        state.submitted(index, f"b1-{index}", batch="batches/b1")
+    assert state.polled() == {"batches/b1": [0, 1, 2]}
+    state.end(1, "failed", "line failed")
+    state.begin_try(2, deadline=5000.0)
+    assert state.state_of(1) == "queued"
+    assert not {"job_id", "batch", "display_name"} & set(state.items[1]), "a new wave makes a new batch"
+    assert state.polled() == {"batches/b1": [0, 2]}
 
 
 def test_a_requeued_item_waits_until_its_hold_passes_or_is_released():

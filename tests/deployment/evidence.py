@@ -15,12 +15,16 @@ from pathlib import Path
 import httpx
 
 from airflow_provider_nanobanana.emulator.local_s3 import EXAMPLE_BUCKET, SECRET_KEY, LocalS3
-from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN, DEFAULT_MODELSLAB_KEY
+from airflow_provider_nanobanana.emulator.settings import (
+    DEFAULT_ACEDATA_TOKEN,
+    DEFAULT_GEMINI_KEY,
+    DEFAULT_MODELSLAB_KEY,
+)
 
 from .dag_runs import Run, instances, task_instances, task_logs, xcom
 from .deployment import AirflowDeployment
 
-SECRETS = (DEFAULT_MODELSLAB_KEY, DEFAULT_ACEDATA_TOKEN, SECRET_KEY)
+SECRETS = (DEFAULT_MODELSLAB_KEY, DEFAULT_ACEDATA_TOKEN, DEFAULT_GEMINI_KEY, SECRET_KEY)
 
 
 def succeeded_summaries(airflow: AirflowDeployment, run: Run, task_id: str = "generate") -> list[dict]:

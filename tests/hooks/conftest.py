@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_nanobanana.hooks.acedata import AceDataHook
+from airflow_provider_nanobanana.hooks.gemini import GeminiHook
 from airflow_provider_nanobanana.hooks.modelslab import ModelsLabHook
 
 MODELSLAB_KEY = "modelslab-test-key"
@@ -26,4 +27,10 @@ def modelslab_v7(emulator):
 @pytest.fixture
 def acedata(emulator):
     with AceDataHook(retry_delay=0.05) as hook:
+        yield hook
+
+
+@pytest.fixture
+def gemini(emulator):
+    with GeminiHook(retry_delay=0.05) as hook:
         yield hook

@@ -1,0 +1,101 @@
+"""The Gemini examples in dag.test() on a real SQLite metadata DB: an interactive generate and a
+batch of twenty prompts land in S3 with one paid request per interactive job and exactly one
+batch created, also when the worker dies mid-task and the task is retried."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from airflow_provider_nanobanana.emulator.local_s3 import EXAMPLE_BUCKET
+from airflow_provider_nanobanana.operators.job_ledger import JobLedger
+
+from .conftest import task_states
+
+MODES = [pytest.param(False, id="sync"), pytest.param(True, id="deferrable")]
+
+
+def stored(s3, key: str) -> bytes:
+    return s3.client().get_object(Bucket=EXAMPLE_BUCKET, Key=key)["Body"].read()
+
+
+@pytest.mark.parametrize("deferrable", MODES)
+def test_an_interactive_gemini_image_lands_in_s3_from_its_one_paid_answer(
+    run_dag, nanobanana_emulator, nanobanana_s3, deferrable
+):
+    dag_run = run_dag("nanobanana_gemini_interactive", deferrable=deferrable)
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    summary = dag_run.get_task_instance("poster").xcom_pull(task_ids="poster")
+    assert nanobanana_emulator.counters()["accepted"]["gemini"] == 1
+    assert nanobanana_emulator.counters()["requests"]["gemini:generate"] == 1
+    (landed,) = summary["s3"]
+    body = stored(nanobanana_s3, landed["key"])
+    assert body.startswith(b"\x89PNG") and hashlib.sha256(body).hexdigest() == landed["sha256"]
+    assert summary["images"] == [f"nanobanana+base64://{summary['job_id']}/0"], "no bytes in XCom"
+    assert summary["text"].startswith("Here is your image")
+
+
+@pytest.mark.parametrize("deferrable", MODES)
+def test_twenty_prompts_go_as_exactly_one_gemini_batch_and_all_land(
+    run_dag, nanobanana_emulator, nanobanana_s3, deferrable
+):
+    dag_run = run_dag("nanobanana_gemini_batch", deferrable=deferrable)
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    manifest = dag_run.get_task_instance("fruit_cards").xcom_pull(task_ids="fruit_cards")
+    counters = nanobanana_emulator.counters()
+    assert counters["accepted"]["gemini"] == 1, "one batch for twenty items"
+    assert counters["requests"]["gemini:download"] == 1
+    assert (manifest["items"], manifest["succeeded"]) == (20, 20)
+    keys = [key for item in manifest["results"] for key in item["s3"]]
+    assert len(set(keys)) == 20
+    assert all(stored(nanobanana_s3, key).startswith(b"\x89PNG") for key in keys)
+
+
+@pytest.fixture
+def worker_dies_once_the_batch_is_recorded(monkeypatch):
+    remember = JobLedger.remember
+    deaths = []
+
+    def remember_then_die(self, entry):
+        remember(self, entry)
+        recorded = [item for item in entry.get("items", {}).values() if item.get("batch")]
+        if not deaths and recorded:
+            deaths.append(len(recorded))
+            raise SystemExit("worker killed after creating the batch")
+
+    monkeypatch.setattr(JobLedger, "remember", remember_then_die)
+    return deaths
+
+
+@pytest.mark.parametrize("deferrable", MODES)
+def test_a_retried_gemini_batch_task_reattaches_to_its_batch(
+    run_dag, nanobanana_emulator, nanobanana_s3, worker_dies_once_the_batch_is_recorded, deferrable
+):
+    dag_run = run_dag("nanobanana_test_gemini_batch_retried", deferrable=deferrable)
+
+    assert worker_dies_once_the_batch_is_recorded == [20]
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    ti = dag_run.get_task_instance("fruit_cards")
+    assert ti.try_number == 2
+    assert nanobanana_emulator.counters()["accepted"]["gemini"] == 1, "the retry created no second batch"
+    assert ti.xcom_pull(task_ids="fruit_cards")["succeeded"] == 20
+
+
+@pytest.fixture
+def batch_creation_answer_lost(nanobanana_emulator):
+    from airflow_provider_nanobanana.emulator import Fault
+
+    nanobanana_emulator.add_fault(Fault("gemini", "batches", "drop_after_accept"))
+
+
+def test_a_gemini_batch_whose_creation_answer_was_lost_is_found_by_name_not_created_again(
+    run_dag, nanobanana_emulator, nanobanana_s3, batch_creation_answer_lost
+):
+    dag_run = run_dag("nanobanana_test_gemini_batch_retried", deferrable=True)
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    assert nanobanana_emulator.counters()["accepted"]["gemini"] == 1
+    assert dag_run.get_task_instance("fruit_cards").xcom_pull(task_ids="fruit_cards")["succeeded"] == 20

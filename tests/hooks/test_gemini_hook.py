@@ -60,7 +60,8 @@ def read_all(hook: GeminiHook, batch: ImageJobResult, count: int) -> dict[str, o
 
 def test_test_connection_reads_the_model_for_free(gemini, emulator):
     ok, message = gemini.test_connection()
-    assert ok and "gemini-2.5-flash-image" in message
+    assert ok
+    assert "gemini-2.5-flash-image" in message
     assert emulator.counters()["accepted"]["gemini"] == 0
     assert emulator.counters()["requests"] == {"gemini:models": 1}
 
@@ -72,7 +73,8 @@ def test_a_wrong_key_is_an_authentication_error_google_sends_as_400(gemini, emul
     assert raised.value.status_code == 400
     assert emulator.counters()["accepted"]["gemini"] == 0
     ok, message = gemini.test_connection()
-    assert not ok and "NanoBananaAuthenticationError" in message
+    assert not ok
+    assert "NanoBananaAuthenticationError" in message
 
 
 def test_the_key_travels_in_a_header_never_in_a_url(gemini, caplog):
@@ -80,7 +82,8 @@ def test_the_key_travels_in_a_header_never_in_a_url(gemini, caplog):
     gemini.submit(POSTER)
     gemini.test_connection()
     urls = [record.getMessage() for record in caplog.records if record.name == "httpx"]
-    assert urls and all("key=" not in url and DEFAULT_GEMINI_KEY not in url for url in urls)
+    assert urls
+    assert all("key=" not in url and DEFAULT_GEMINI_KEY not in url for url in urls)
 
 
 # -- interactive --------------------------------------------------------------------------------
@@ -206,9 +209,11 @@ def test_the_3_1_flash_model_takes_the_extra_ratios_and_512(gemini):
 
 def test_a_batch_is_uploaded_created_polled_and_its_results_streamed(gemini, emulator):
     batch = gemini.submit_bulk(items(3), "nanobanana-test")
-    assert batch.state is JobState.PENDING and batch.job_id.startswith("batches/")
+    assert batch.state is JobState.PENDING
+    assert batch.job_id.startswith("batches/")
     done = finished(gemini, batch)
-    assert done.state is JobState.SUCCEEDED and done.metadata["succeeded_count"] == 3
+    assert done.state is JobState.SUCCEEDED
+    assert done.metadata["succeeded_count"] == 3
     outcomes = read_all(gemini, done, 3)
     assert outcomes == dict.fromkeys(("0", "1", "2"), b"\x89PNG\r\n\x1a\n")
     counters = emulator.counters()
@@ -265,7 +270,8 @@ def test_a_lost_batch_is_found_by_its_display_name_across_pages(gemini, emulator
     for name in ("other-1", "wanted", "other-2"):
         gemini.submit_bulk(items(1), name)
     found = gemini.find_bulk("wanted", sent_at=time.time())
-    assert found is not None and found.metadata["display_name"] == "wanted"
+    assert found is not None
+    assert found.metadata["display_name"] == "wanted"
 
 
 def test_no_batch_of_that_name_is_none_once_the_request_cannot_be_in_flight(gemini, emulator):

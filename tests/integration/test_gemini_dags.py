@@ -32,7 +32,8 @@ def test_an_interactive_gemini_image_lands_in_s3_from_its_one_paid_answer(
     assert nanobanana_emulator.counters()["requests"]["gemini:generate"] == 1
     (landed,) = summary["s3"]
     body = stored(nanobanana_s3, landed["key"])
-    assert body.startswith(b"\x89PNG") and hashlib.sha256(body).hexdigest() == landed["sha256"]
+    assert body.startswith(b"\x89PNG")
+    assert hashlib.sha256(body).hexdigest() == landed["sha256"]
     assert summary["images"] == [f"nanobanana+base64://{summary['job_id']}/0"], "no bytes in XCom"
     assert summary["text"].startswith("Here is your image")
 

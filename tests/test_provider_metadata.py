@@ -15,9 +15,14 @@ import pytest
 from airflow_provider_nanobanana.connection_forms import FORMS
 from airflow_provider_nanobanana.get_provider_info import get_provider_info
 from airflow_provider_nanobanana.hooks.acedata import AceDataHook
+from airflow_provider_nanobanana.hooks.gemini import GeminiHook
 from airflow_provider_nanobanana.hooks.modelslab import ModelsLabHook
 
-HOOKS = {"nanobanana_modelslab": ModelsLabHook, "nanobanana_acedata": AceDataHook}
+HOOKS = {
+    "nanobanana_modelslab": ModelsLabHook,
+    "nanobanana_acedata": AceDataHook,
+    "nanobanana_gemini": GeminiHook,
+}
 
 
 def entry_point():

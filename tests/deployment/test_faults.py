@@ -84,7 +84,7 @@ def test_a_lost_submission_answer_is_found_again_or_refused_never_paid_twice(
     # without the third try the DAG allows: a possibly billed job is never paid for again.
     assert lost[0]["try_number"] == 2, states(modelslab)
     assert "NanoBananaPossiblyBilledError" in log_of(airflow, modelslab, "generate", lost[0]["map_index"])
-    assert vendor.counters()["accepted"] == {"acedata": 3, "modelslab": 3}, "every job paid once"
+    assert vendor.counters()["accepted"] == {"acedata": 3, "modelslab": 3, "gemini": 0}, "every job paid once"
     assert "generate[" in log_of(airflow, modelslab, "to_s3", -1), "the transfer names the missing task"
     assert assert_every_image_landed(airflow, s3, acedata, "faults-acedata") == 3
     assert assert_every_image_landed(airflow, s3, modelslab, "faults-modelslab") == 2
@@ -108,7 +108,7 @@ def test_a_vendor_outage_longer_than_a_minute_is_ridden_out_by_every_deferred_wa
         assert run.state == "success", states(run)
         assert states(run) == [("success", 1)] * 6, "no wait failed, none needed a retry"
         assert assert_every_image_landed(airflow, s3, run, run.conf["s3_prefix"]) == 6
-    assert vendor.counters()["accepted"] == {"modelslab": 6, "acedata": 6}
+    assert vendor.counters()["accepted"] == {"modelslab": 6, "acedata": 6, "gemini": 0}
     assert "is not answering status polls" in task_logs(airflow.api, runs[0])[("generate", 0, 1)]
     assert_no_secret_anywhere(airflow, runs)
 
@@ -164,7 +164,7 @@ def test_bad_input_fails_before_payment_and_without_retries_while_siblings_land(
     refused = {log_of(airflow, bad["refused"], "generate", index) for index in (0, 1)}
     assert any("NanoBananaContentPolicyError" in text for text in refused)
     assert any("NanoBananaQuotaError" in text for text in refused)
-    assert vendor.counters()["accepted"] == {"modelslab": 0, "acedata": 5}
+    assert vendor.counters()["accepted"] == {"modelslab": 0, "acedata": 5, "gemini": 0}
     assert states(siblings) == [("success", 1)] * 2 + [("failed", 1)] + [("success", 1)] * 3
     assert states(siblings, "to_s3") == [("failed", 1)], "it lands the five, then fails naming the sixth"
     assert "generate[2] (failed)" in log_of(airflow, siblings, "to_s3", -1)
@@ -185,7 +185,7 @@ def test_a_key_echoed_in_a_job_failure_reaches_no_log_event_or_table(
     for run in runs:
         assert states(run) == [("success", 2)], "the failed job is submitted anew by the retry"
         assert "request key ***" in task_logs(airflow.api, run)[("generate", 0, 1)], "echoed, then scrubbed"
-    assert vendor.counters()["accepted"] == {"modelslab": 2, "acedata": 2}
+    assert vendor.counters()["accepted"] == {"modelslab": 2, "acedata": 2, "gemini": 0}
     assert "request key ***" in airflow.metadata_db_text(), "the trigger event stored the scrubbed text"
     assert_no_secret_anywhere(airflow, runs)
 
@@ -211,7 +211,7 @@ def test_a_triggerer_killed_with_twelve_waits_deferred_resumes_them_without_star
     for run in runs:
         assert states(run) == [("success", 1)] * 6
         assert assert_every_image_landed(airflow, s3, run, run.conf["s3_prefix"]) == 6
-    assert vendor.counters()["accepted"] == {"modelslab": 6, "acedata": 6}
+    assert vendor.counters()["accepted"] == {"modelslab": 6, "acedata": 6, "gemini": 0}
     first_poll_after_kill: dict[str, list[tuple[float, float]]] = {"modelslab": [], "acedata": []}
     for job in vendor.timeline():
         after = [t for t in job["poll_times"] if t > killed_at]
@@ -267,7 +267,7 @@ def test_a_killed_scheduler_restarted_mid_run_pays_each_job_once(
     for run in runs:
         assert run.state == "success", states(run)
         assert assert_every_image_landed(airflow, s3, run, run.conf["s3_prefix"]) == 3
-    assert vendor.counters()["accepted"] == {"modelslab": 3, "acedata": 3}
+    assert vendor.counters()["accepted"] == {"modelslab": 3, "acedata": 3, "gemini": 0}
     assert_no_secret_anywhere(airflow, runs)
 
 

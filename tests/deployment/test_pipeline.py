@@ -71,7 +71,7 @@ def test_example_dags_land_every_image_in_s3_waiting_in_the_triggerer(
         if run.dag_id != MAPPED:
             first_vendor_image = summaries(airflow, run)[0]["images"][0]
             assert extra_links(airflow.api, run, "wait") == {"Nano Banana image": first_vendor_image}
-    assert vendor.counters()["accepted"] == {name: len(ids) for name, ids in jobs.items()}
+    assert vendor.counters()["accepted"] == {"gemini": 0, **{name: len(ids) for name, ids in jobs.items()}}
     assert len(jobs["acedata"]) == 5, "2 single-job DAGs and 3 mapped prompts"
     assert assert_no_secret_anywhere(airflow, runs) >= 5 * 3
 
@@ -99,5 +99,7 @@ def test_faults_end_as_designed_without_paying_twice_or_leaking_keys(
     assert wait["state"] == "failed"
     last_log = task_logs(airflow.api, failing)[("wait", -1, wait["try_number"])]
     assert "NanoBananaJobFailedError" in last_log
-    assert vendor.counters()["accepted"] == {"modelslab": 2, "acedata": 1}, "each job paid for once"
+    assert vendor.counters()["accepted"] == {"modelslab": 2, "acedata": 1, "gemini": 0}, (
+        "each job paid for once"
+    )
     assert assert_no_secret_anywhere(airflow, [*generate, failing]) >= 6

@@ -29,7 +29,7 @@ def test_counters_count_accepted_jobs_per_vendor_polls_per_job_and_requests_per_
     )
     counters = client.get("/_emulator/counters").json()
     assert counters == emulator.counters()
-    assert counters["accepted"] == {"modelslab": 1, "acedata": 1}
+    assert counters["accepted"] == {"modelslab": 1, "acedata": 1, "gemini": 0}
     assert counters["polls"] == {str(job_id): 3}
     assert counters["requests"] == {"modelslab:text2img": 2, "modelslab:fetch": 3, "acedata:images": 1}
 
@@ -130,7 +130,11 @@ def test_reset_over_http_forgets_jobs_counters_faults_and_settings(
     job_id = client.post(TEXT2IMG, json=ML_BODY).json()["id"]
     emulator.add_fault(Fault(vendor="*", endpoint="*", kind="rate_limit", times=None))
     assert client.post("/_emulator/reset").json() == {"status": "ok"}
-    assert emulator.counters() == {"accepted": {"modelslab": 0, "acedata": 0}, "polls": {}, "requests": {}}
+    assert emulator.counters() == {
+        "accepted": {"modelslab": 0, "acedata": 0, "gemini": 0},
+        "polls": {},
+        "requests": {},
+    }
     assert emulator.settings.processing_seconds == 0.2
     assert client.post(f"{ENTERPRISE}/fetch/{job_id}", json={"key": ML_KEY}).status_code == 404
     assert client.post(TEXT2IMG, json=ML_BODY).json()["status"] == "processing"

@@ -130,7 +130,7 @@ def test_malformed_sends_200_json_that_does_not_parse_and_creates_no_job(
         assert answer.headers["content-type"] == "application/json"
         with pytest.raises(json.JSONDecodeError):
             answer.json()
-    assert _accepted(emulator) == {"modelslab": 0, "acedata": 0}
+    assert _accepted(emulator) == {"modelslab": 0, "acedata": 0, "gemini": 0}
 
 
 def test_legacy_shapes_stick_to_the_job_created_under_the_fault(
@@ -214,7 +214,7 @@ def test_moderation_refuses_without_creating_a_job(client: httpx.Client, emulato
     ad = client.post(IMAGES, headers=AD_AUTH, json=AD_BODY)
     assert ad.status_code == 403
     assert ad.json()["error"]["code"] == "forbidden"
-    assert _accepted(emulator) == {"modelslab": 0, "acedata": 0}
+    assert _accepted(emulator) == {"modelslab": 0, "acedata": 0, "gemini": 0}
 
 
 def test_quota_refuses_with_each_vendor_message(client: httpx.Client, emulator: Emulator) -> None:
@@ -231,7 +231,7 @@ def test_quota_refuses_with_each_vendor_message(client: httpx.Client, emulator: 
         "code": "used_up",
         "message": "Your balance is not sufficient for current request, please buy more in Ace Data Cloud.",
     }
-    assert _accepted(emulator) == {"modelslab": 0, "acedata": 0}
+    assert _accepted(emulator) == {"modelslab": 0, "acedata": 0, "gemini": 0}
 
 
 def test_partial_delivers_one_image_fewer_than_count(client: httpx.Client, emulator: Emulator) -> None:

@@ -59,7 +59,7 @@ def test_deferrable_execute_records_the_job_then_defers_to_the_trigger(emulator,
     assert context["ti"].xcom == [("job_id", job_id)]
 
     counters = emulator.counters()
-    assert counters["accepted"] == {vendor: 1, OTHER_VENDOR[vendor]: 0}
+    assert counters["accepted"] == {vendor: 1, OTHER_VENDOR[vendor]: 0, "gemini": 0}
     assert counters["requests"][GENERATION_ENDPOINT[(vendor, kind)]] == 1
     assert counters["polls"] == {}, "a deferring operator leaves every poll to the trigger"
 

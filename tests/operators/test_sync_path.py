@@ -36,7 +36,7 @@ def test_blocking_execute_polls_until_done_and_returns_the_summary(emulator, con
     assert summary["delivered_count"] == summary["requested_count"] == 1
     assert summary["images"][0].startswith(emulator.url)
     counters = emulator.counters()
-    assert counters["accepted"] == {vendor: 1, OTHER_VENDOR[vendor]: 0}
+    assert counters["accepted"] == {vendor: 1, OTHER_VENDOR[vendor]: 0, "gemini": 0}
     assert counters["polls"][summary["job_id"]] >= 1
     assert context["ti"].xcom == [("job_id", summary["job_id"])]
     assert ledger_entry(context) is None
@@ -69,7 +69,7 @@ def test_moderation_refusal_raises_content_policy_and_bills_nothing(emulator, co
     emulator.add_fault(Fault(vendor=vendor, endpoint=SUBMIT_ENDPOINT[vendor], kind="moderation"))
     with pytest.raises(NanoBananaContentPolicyError):
         generate(vendor).execute(context)
-    assert emulator.counters()["accepted"] == {"modelslab": 0, "acedata": 0}
+    assert emulator.counters()["accepted"] == {"modelslab": 0, "acedata": 0, "gemini": 0}
     assert ledger_entry(context) is None
     assert context["ti"].xcom == []
 
@@ -109,5 +109,5 @@ def test_invalid_request_fails_before_any_request(
     assert raised.value.field == field
     counters = emulator.counters()
     assert counters["requests"] == {}, "nothing may reach the vendor"
-    assert counters["accepted"] == {"modelslab": 0, "acedata": 0}
+    assert counters["accepted"] == {"modelslab": 0, "acedata": 0, "gemini": 0}
     assert ledger_entry(context) is None

@@ -52,6 +52,30 @@ def run_dag(airflow_db, nanobanana_connections, example_bucket, monkeypatch):
     return run
 
 
+@pytest.fixture
+def kill_worker_once_recorded(monkeypatch):
+    """Arm a worker death: the first time the batch ledger records items with ``field`` (a job id,
+    or a Gemini batch), the write lands and the task process dies. Returns the list that records
+    how many such items there were when it died."""
+    from airflow_provider_nanobanana.operators.job_ledger import JobLedger
+
+    remember = JobLedger.remember
+    deaths: list[int] = []
+
+    def arm(field: str) -> list[int]:
+        def remember_then_die(self, entry):
+            remember(self, entry)
+            recorded = [item for item in entry.get("items", {}).values() if item.get(field)]
+            if not deaths and recorded:
+                deaths.append(len(recorded))
+                raise SystemExit("worker killed mid-batch")
+
+        monkeypatch.setattr(JobLedger, "remember", remember_then_die)
+        return deaths
+
+    return arm
+
+
 def task_states(dag_run) -> dict[str, str]:
     return {
         f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id: str(ti.state)

@@ -8,7 +8,6 @@ import json
 import pytest
 
 from airflow_provider_nanobanana.emulator.local_s3 import EXAMPLE_BUCKET
-from airflow_provider_nanobanana.operators.job_ledger import JobLedger
 
 from .conftest import task_states
 
@@ -55,19 +54,8 @@ def test_a_mapped_upstream_task_feeds_the_items(run_dag, nanobanana_emulator, na
 
 
 @pytest.fixture
-def worker_dies_after_the_first_job_ids_are_recorded(monkeypatch):
-    remember = JobLedger.remember
-    deaths = []
-
-    def remember_then_die(self, entry):
-        remember(self, entry)
-        running = [item for item in entry.get("items", {}).values() if item.get("job_id")]
-        if not deaths and running:
-            deaths.append(len(running))
-            raise SystemExit("worker killed mid-batch")
-
-    monkeypatch.setattr(JobLedger, "remember", remember_then_die)
-    return deaths
+def worker_dies_after_the_first_job_ids_are_recorded(kill_worker_once_recorded):
+    return kill_worker_once_recorded("job_id")
 
 
 @pytest.mark.parametrize("deferrable", MODES)

@@ -9,7 +9,6 @@ import hashlib
 import pytest
 
 from airflow_provider_nanobanana.emulator.local_s3 import EXAMPLE_BUCKET
-from airflow_provider_nanobanana.operators.job_ledger import JobLedger
 
 from .conftest import task_states
 
@@ -56,19 +55,8 @@ def test_twenty_prompts_go_as_exactly_one_gemini_batch_and_all_land(
 
 
 @pytest.fixture
-def worker_dies_once_the_batch_is_recorded(monkeypatch):
-    remember = JobLedger.remember
-    deaths = []
-
-    def remember_then_die(self, entry):
-        remember(self, entry)
-        recorded = [item for item in entry.get("items", {}).values() if item.get("batch")]
-        if not deaths and recorded:
-            deaths.append(len(recorded))
-            raise SystemExit("worker killed after creating the batch")
-
-    monkeypatch.setattr(JobLedger, "remember", remember_then_die)
-    return deaths
+def worker_dies_once_the_batch_is_recorded(kill_worker_once_recorded):
+    return kill_worker_once_recorded("batch")
 
 
 @pytest.mark.parametrize("deferrable", MODES)

@@ -25,7 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 HOME = Path(tempfile.mkdtemp(prefix="nanobanana-compat-"))
 DAGS = HOME / "dags"
 DAGS.mkdir()
-TEST_DAGS = [REPO / "tests/integration/dags" / name for name in ("retry_dags.py", "batch_dags.py")]
+TEST_DAGS = [
+    REPO / "tests/integration/dags" / name for name in ("retry_dags.py", "batch_dags.py", "gemini_dags.py")
+]
 for source in [*(REPO / "example_dags").glob("*.py"), *TEST_DAGS]:
     shutil.copy(source, DAGS / source.name)
 os.environ.update(
@@ -120,7 +122,7 @@ def pipeline_checks() -> None:
 
     with Emulator(settings=EmulatorSettings(processing_seconds=1.0)) as emulator, LocalS3() as s3:
         seed_example_bucket(s3)
-        for vendor in ("modelslab", "acedata"):
+        for vendor in ("modelslab", "acedata", "gemini"):
             os.environ[f"AIRFLOW_CONN_NANOBANANA_{vendor.upper()}_DEFAULT"] = emulator.connection_json(vendor)
         os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = s3.connection_json()
         for vendor in ("modelslab", "acedata"):
@@ -137,7 +139,17 @@ def pipeline_checks() -> None:
             check(f"batch catalogue {mode}")(
                 lambda deferrable=deferrable: run_catalogue(emulator, s3, EXAMPLE_BUCKET, deferrable)
             )
-        check("batch retry reattaches")(lambda: batch_retry_reattaches(emulator))
+        check("batch retry reattaches")(
+            lambda: batch_retry_reattaches(
+                emulator, "nanobanana_test_batch_mapped_upstream", "draw", "job_id", "modelslab", 3
+            )
+        )
+        check("gemini interactive")(lambda: gemini_interactive(emulator, s3, EXAMPLE_BUCKET))
+        check("gemini batch retry reattaches")(
+            lambda: batch_retry_reattaches(
+                emulator, "nanobanana_test_gemini_batch_retried", "fruit_cards", "batch", "gemini", 1
+            )
+        )
 
 
 def run_dag(dag_id: str, *, deferrable: bool):
@@ -211,8 +223,9 @@ def run_catalogue(emulator, s3, bucket: str, deferrable: bool) -> None:
             assert body == httpx.get(image.url).content, f"{key} differs from the vendor's image"
 
 
-def batch_retry_reattaches(emulator) -> None:
-    """The batch's first try dies once its first wave's job ids are recorded; the retry reattaches."""
+def batch_retry_reattaches(emulator, dag_id: str, task_id: str, field: str, vendor: str, paid: int) -> None:
+    """The batch's first try dies once its ledger records ``field`` (job ids, or the Gemini
+    batch); the retry reattaches and pays for nothing again."""
     from airflow_provider_nanobanana.operators.job_ledger import JobLedger
 
     emulator.reset()
@@ -220,17 +233,28 @@ def batch_retry_reattaches(emulator) -> None:
 
     def remember_then_die(self, entry):
         remember(self, entry)
-        if not deaths and any(item.get("job_id") for item in entry.get("items", {}).values()):
+        if not deaths and any(item.get(field) for item in entry.get("items", {}).values()):
             deaths.append(True)
             raise SystemExit("worker killed mid-batch")
 
     JobLedger.remember = remember_then_die
     try:
-        dag_run = run_dag("nanobanana_test_batch_mapped_upstream", deferrable=True)
+        dag_run = run_dag(dag_id, deferrable=True)
     finally:
         JobLedger.remember = remember
-    assert dag_run.get_task_instance("draw").try_number == 2, "the first try died"
-    assert emulator.counters()["accepted"]["modelslab"] == 3, emulator.counters()["accepted"]
+    assert dag_run.get_task_instance(task_id).try_number == 2, "the first try died"
+    assert emulator.counters()["accepted"][vendor] == paid, emulator.counters()["accepted"]
+
+
+def gemini_interactive(emulator, s3, bucket: str) -> None:
+    """One Gemini answer, paid once, its image landed in S3 from the answer itself."""
+    emulator.reset()
+    dag_run = run_dag("nanobanana_gemini_interactive", deferrable=True)
+    assert emulator.counters()["accepted"]["gemini"] == 1, emulator.counters()["accepted"]
+    (landed,) = dag_run.get_task_instance("poster").xcom_pull(task_ids="poster")["s3"]
+    body = s3.client().get_object(Bucket=bucket, Key=landed["key"])["Body"].read()
+    assert body.startswith(b"\x89PNG")
+    assert hashlib.sha256(body).hexdigest() == landed["sha256"]
 
 
 if __name__ == "__main__":

@@ -62,6 +62,7 @@ def running(deployment: AirflowDeployment, vendor: Emulator, s3: LocalS3) -> Ite
         for conn_id, spec in {
             "nanobanana_modelslab_default": vendor.connection_json("modelslab", **HOOK_EXTRA),
             "nanobanana_acedata_default": vendor.connection_json("acedata", **HOOK_EXTRA),
+            "nanobanana_gemini_default": vendor.connection_json("gemini", **HOOK_EXTRA),
             "aws_default": s3.connection_json(),
         }.items():
             answer = deployment.api.post("/connections", json=connection_body(conn_id, spec))

@@ -103,3 +103,31 @@ def test_faults_end_as_designed_without_paying_twice_or_leaking_keys(
         "each job paid for once"
     )
     assert assert_no_secret_anywhere(airflow, [*generate, failing]) >= 6
+
+
+def test_the_gemini_examples_land_in_s3_with_one_paid_request_and_one_batch(
+    airflow: AirflowDeployment, vendor: Emulator, s3: LocalS3
+):
+    vendor.reset()
+    runs = [
+        trigger(airflow.api, dag_id)
+        for dag_id in ("nanobanana_gemini_interactive", "nanobanana_gemini_batch")
+    ]
+
+    wait_for(airflow.api, runs)
+
+    interactive, batch = runs
+    assert (interactive.state, batch.state) == ("success", "success")
+    assert "deferred" in batch.seen["fruit_cards"], "the batch waited for Gemini in the triggerer"
+    counters = vendor.counters()
+    assert counters["accepted"]["gemini"] == 2, "one interactive answer and one batch, each paid once"
+    assert counters["requests"]["gemini:generate"] == 1
+    client = s3.client()
+    (poster,) = xcom(airflow.api, interactive, "poster")["s3"]
+    body = client.get_object(Bucket=EXAMPLE_BUCKET, Key=poster["key"])["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == poster["sha256"]
+    manifest = xcom(airflow.api, batch, "fruit_cards")
+    assert (manifest["items"], manifest["succeeded"]) == (20, 20)
+    for key in (key for item in manifest["results"] for key in item["s3"]):
+        assert client.get_object(Bucket=EXAMPLE_BUCKET, Key=key)["Body"].read().startswith(b"\x89PNG")
+    assert assert_no_secret_anywhere(airflow, runs) >= 2

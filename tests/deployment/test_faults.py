@@ -20,7 +20,7 @@ from airflow_provider_nanobanana.emulator import Emulator, Fault
 from airflow_provider_nanobanana.emulator.local_s3 import LocalS3
 
 from .conftest import JOB_SECONDS, connection_body
-from .dag_runs import Run, instances, refresh, task_logs, trigger, wait_for, wait_until_deferred
+from .dag_runs import Run, instances, refresh, task_logs, trigger, wait_for, wait_until_deferred, xcom
 from .deployment import AirflowDeployment
 from .evidence import assert_every_image_landed, assert_no_secret_anywhere
 
@@ -249,6 +249,34 @@ def test_a_task_runner_killed_right_after_acceptance_reattaches_on_retry(
     assert "Reattaching to job" in task_logs(airflow.api, run)[("generate", 0, 2)]
     assert vendor.counters()["accepted"]["acedata"] == 1
     assert assert_every_image_landed(airflow, s3, run, "faults-acedata") == 1
+    assert_no_secret_anywhere(airflow, [run])
+
+
+def test_a_gemini_batch_whose_task_runner_is_killed_reattaches_to_its_one_batch(
+    airflow: AirflowDeployment, vendor: Emulator, s3: LocalS3
+):
+    vendor.reset()
+    run = trigger(airflow.api, "nanobanana_test_gemini_batch_in_worker")
+    deadline = time.monotonic() + 120
+    while vendor.counters()["accepted"]["gemini"] < 1:
+        assert time.monotonic() < deadline, "the batch was never created"
+        time.sleep(0.2)
+    time.sleep(1)  # the batch's name is in the ledger; the task polls it in its worker
+    refresh(airflow.api, [run])
+    (ti,) = instances(run, "fruit_cards")
+    runners = airflow.task_runners()
+    assert ti["id"] in runners, "the task polls in its worker, so its runner is alive"
+    os.kill(runners[ti["id"]], signal.SIGKILL)
+
+    wait_for(airflow.api, [run], timeout=300)
+
+    assert states(run, "fruit_cards") == [("success", 2)]
+    assert vendor.counters()["accepted"]["gemini"] == 1, "the retry created no second batch"
+    manifest = xcom(airflow.api, run, "fruit_cards")
+    assert manifest["succeeded"] == 20
+    client = s3.client()
+    for key in (key for item in manifest["results"] for key in item["s3"]):
+        assert client.get_object(Bucket="nanobanana-images", Key=key)["Body"].read().startswith(b"\x89PNG")
     assert_no_secret_anywhere(airflow, [run])
 
 

@@ -36,3 +36,25 @@ def test_a_batch_of_mixed_gemini_models_is_refused_naming_the_item(emulator, con
     with pytest.raises(NanoBananaInvalidRequestError, match=r"items\[1\]\.model"):
         operator.execute(context)
     assert emulator.counters()["requests"] == {}
+
+
+def test_an_s3_input_goes_to_gemini_inline_and_the_edit_lands_beside_it(
+    emulator, context, nanobanana_s3, nanobanana_bucket
+):
+    from airflow_provider_nanobanana.operators.edit import NanoBananaEditImageOperator
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    nanobanana_s3.client().put_object(Bucket=nanobanana_bucket, Key="inputs/cat.png", Body=png)
+    summary = NanoBananaEditImageOperator(
+        task_id="hat",
+        conn_id=GEMINI,
+        prompt="add a hat",
+        images=[f"s3://{nanobanana_bucket}/inputs/cat.png"],
+        s3_output={"bucket": nanobanana_bucket, "prefix": "edited"},
+    ).execute(context)
+
+    (landed,) = summary["s3"]
+    body = nanobanana_s3.client().get_object(Bucket=nanobanana_bucket, Key=landed["key"])["Body"].read()
+    assert body.startswith(b"\x89PNG")
+    assert landed["key"].startswith("edited/")
+    assert emulator.counters()["accepted"]["gemini"] == 1

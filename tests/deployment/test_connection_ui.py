@@ -14,7 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_nanobanana.connection_forms import ACEDATA_FORM, MODELSLAB_FORM, ConnectionForm
+from airflow_provider_nanobanana.connection_forms import (
+    ACEDATA_FORM,
+    GEMINI_FORM,
+    MODELSLAB_FORM,
+    ConnectionForm,
+)
 from airflow_provider_nanobanana.emulator import Emulator
 from airflow_provider_nanobanana.emulator.settings import DEFAULT_ACEDATA_TOKEN
 
@@ -71,7 +76,9 @@ def open_extra_fields(dialog, form: ConnectionForm) -> None:
         dialog.get_by_text(extra["label"]).first.wait_for(state="visible")
 
 
-@pytest.mark.parametrize("form", [MODELSLAB_FORM, ACEDATA_FORM], ids=["modelslab", "acedata"])
+@pytest.mark.parametrize(
+    "form", [MODELSLAB_FORM, ACEDATA_FORM, GEMINI_FORM], ids=["modelslab", "acedata", "gemini"]
+)
 def test_add_connection_form_shows_the_providers_fields_and_masks_the_key(add_connection_form, form):
     page, dialog = add_connection_form
 

@@ -30,7 +30,7 @@ with DAG(
     NanoBananaGenerateImageOperator(
         task_id="poster",
         conn_id="nanobanana_gemini_default",
-        prompt="A retro travel poster of a banana plantation at dawn, {{ ds }}",
+        prompt="A retro travel poster of a banana plantation at dawn",
         model="gemini-3-pro-image-preview",
         aspect_ratio="2:3",
         resolution="2K",
@@ -51,6 +51,6 @@ with DAG(
         model="gemini-2.5-flash-image",
         aspect_ratio="4:5",
         max_failed_items=1,
-        s3_output={"bucket": BUCKET, "prefix": "gemini/fruit/{{ ds }}"},
+        s3_output={"bucket": BUCKET, "prefix": "gemini/fruit"},
         retries=2,
     )

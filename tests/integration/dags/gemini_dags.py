@@ -1,5 +1,4 @@
-"""A Gemini batch of twenty prompts whose retries start at once, for the worker-death tests:
-waiting in the triggerer, and (``..._in_worker``) polling in its worker slot."""
+"""A Gemini batch of twenty prompts whose retries start at once, for the worker-death test."""
 
 from __future__ import annotations
 
@@ -9,21 +8,16 @@ from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_nanobanana.operators.batch import NanoBananaBatchImageOperator
 
-for dag_id, deferrable in (
-    ("nanobanana_test_gemini_batch_retried", None),
-    ("nanobanana_test_gemini_batch_in_worker", False),
+with DAG(
+    dag_id="nanobanana_test_gemini_batch_retried",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    default_args={"retries": 1, "retry_delay": timedelta(seconds=0)},
 ):
-    with DAG(
-        dag_id=dag_id,
-        schedule=None,
-        start_date=datetime(2026, 1, 1),
-        default_args={"retries": 1, "retry_delay": timedelta(seconds=0)},
-    ):
-        NanoBananaBatchImageOperator(
-            task_id="fruit_cards",
-            conn_id="nanobanana_gemini_default",
-            items=[f"fruit card {index}" for index in range(20)],
-            s3_output={"bucket": "nanobanana-images", "prefix": "gemini/retried"},
-            poll_interval=0.5,
-            deferrable=deferrable,
-        )
+    NanoBananaBatchImageOperator(
+        task_id="fruit_cards",
+        conn_id="nanobanana_gemini_default",
+        items=[f"fruit card {index}" for index in range(20)],
+        s3_output={"bucket": "nanobanana-images", "prefix": "gemini/retried"},
+        poll_interval=0.5,
+    )

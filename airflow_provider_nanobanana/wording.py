@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 
 def plural(count: int, noun: str) -> str:
     """``1 image``, ``3 images``."""
@@ -32,3 +34,8 @@ def job_ids(ids: list[str], shown: int = 3) -> str:
     """The first few job ids of a wait, and how many more."""
     listed = ", ".join(ids[:shown])
     return f"{listed} and {len(ids) - shown} more" if len(ids) > shown else listed
+
+
+def utc(epoch: float) -> str:
+    """``2026-12-02T18:12:08+00:00``: a moment as the vendors' consoles show it."""
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="seconds")

@@ -17,7 +17,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_nanobanana import wording
@@ -235,7 +234,7 @@ class BatchRun:
 
     def _settle_lost_job(self, index: int) -> None:
         sent_at = self.state.items[index]["sent_at"]
-        sent = _utc(sent_at)
+        sent = wording.utc(sent_at)
         if self.settings.on_unknown_submission == "resubmit":
             self.log.warning("Item %d: sent at %s, answer lost; resubmitting as asked.", index, sent)
             self.state.requeue(index, 0.0, "answer lost; resubmitted (on_unknown_submission)")
@@ -256,7 +255,7 @@ class BatchRun:
 
     def _settle_lost_bulk(self, display_name: str, indexes: list[int]) -> None:
         """A bulk job's creation lost its answer: find it by the name the intent recorded."""
-        sent = _utc(self.state.items[indexes[0]]["sent_at"])
+        sent = wording.utc(self.state.items[indexes[0]]["sent_at"])
         if self.settings.on_unknown_submission == "resubmit":
             self.log.warning("%s: sent at %s, answer lost; resubmitting as asked.", _items(indexes), sent)
             for index in indexes:
@@ -408,7 +407,3 @@ def _items(indexes: list[int]) -> str:
     if len(indexes) == 1:
         return f"Item {indexes[0]}"
     return f"Items {indexes[0]}-{indexes[-1]} ({len(indexes)})"
-
-
-def _utc(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="seconds")

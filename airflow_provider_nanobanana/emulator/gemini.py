@@ -136,10 +136,15 @@ def _status(code: int, status: str, message: str, *details: dict[str, Any]) -> R
     return json_reply({"error": error}, code)
 
 
+def _request_fault(runtime: Runtime, endpoint: str) -> Reply | None:
+    """The reply a request fault queued for ``endpoint`` makes (the file faults are the download's)."""
+    fault = runtime.faults.take(GEMINI, endpoint, REQUEST_KINDS - _FILE_KINDS)
+    return None if fault is None else _request_fault_reply(fault)
+
+
 def _admit(request: Request, runtime: Runtime, endpoint: str) -> str:
     """Request faults, then the key (header, or ``?key=``); returns the key or raises the refusal."""
-    fault = runtime.faults.take(GEMINI, endpoint, REQUEST_KINDS - _FILE_KINDS)
-    if fault is not None and (reply := _request_fault_reply(fault)) is not None:
+    if (reply := _request_fault(runtime, endpoint)) is not None:
         raise _Refusal(reply)
     key = request.headers.get("x-goog-api-key") or request.query.get("key", "")
     if not key:
@@ -386,8 +391,7 @@ def _upload(request: Request, runtime: Runtime) -> Reply:
         url = f"{request.base_url}/upload/v1beta/files?upload_id={session}&upload_protocol=resumable"
         return Reply(200, b"", headers=(("x-goog-upload-url", url), ("x-goog-upload-status", "active")))
     if "upload" in command and "finalize" in command:
-        fault = runtime.faults.take(GEMINI, "upload", REQUEST_KINDS - _FILE_KINDS)
-        if fault is not None and (reply := _request_fault_reply(fault)) is not None:
+        if (reply := _request_fault(runtime, "upload")) is not None:
             return reply
         session = request.query.get("upload_id", "")
         meta = runtime.store.blob(f"session/{session}")

@@ -16,12 +16,12 @@ import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from datetime import datetime, timezone
 from typing import Any
 
 import httpx
 
 from airflow_provider_nanobanana import validation as check
+from airflow_provider_nanobanana import wording
 from airflow_provider_nanobanana.connection_forms import ACEDATA_FORM, ACEDATA_MODELS
 from airflow_provider_nanobanana.exceptions import (
     NanoBananaInvalidRequestError,
@@ -59,9 +59,6 @@ SYNC_READ_TIMEOUT = 900.0
 _LOST_SUBMISSION_SLACK = 60.0
 _SEARCH_PAGE = 100
 _SEARCH_PAGES = 10
-# A lost request may still be creating its task until its read timeout has run out, plus this.
-_IN_FLIGHT_MARGIN = 30.0
-_SEARCH_PAUSE = 5.0
 # The request fields a lost submission is recognised by (input images by their number: presigned
 # URLs differ each time they are made).
 _MATCHED_FIELDS = ("action", "prompt", "model", "count", "aspect_ratio", "resolution")
@@ -157,10 +154,6 @@ def build_task_search(sent_at: float, offset: int) -> ApiCall:
     )
 
 
-def _utc(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="seconds")
-
-
 def is_same_submission(task: Any, sent: Mapping[str, Any]) -> bool:
     """Whether a task document's echoed ``request`` is the submission ``sent``."""
     echoed = task.get("request") if isinstance(task, Mapping) else None
@@ -229,28 +222,22 @@ class AceDataHook(NanoBananaBaseHook):
         ``NanoBananaPossiblyBilledError``.
         """
         call = build_submission(request, self._default_model(self.settings.extras))
-        in_flight_until = sent_at + (call.read_timeout or self.settings.timeout) + _IN_FLIGHT_MARGIN
-        while True:
-            matches = self._tasks_sent_as(call.body, sent_at)
-            if matches or time.time() >= in_flight_until:
-                break
-            self.log.info(
-                "No AceData task for the request sent at %s yet; it may still be in flight, so "
-                "searching again until %s.",
-                _utc(sent_at),
-                _utc(in_flight_until),
-            )
-            time.sleep(min(_SEARCH_PAUSE, max(0.0, in_flight_until - time.time())))
+        matches = self._search_until_settled(
+            lambda: self._tasks_sent_as(call.body, sent_at),
+            sent_at=sent_at,
+            read_timeout=call.read_timeout or self.settings.timeout,
+            what="task for the request",
+        )
         if len(matches) > 1:
             raise NanoBananaPossiblyBilledError(
-                f"AceData has {len(matches)} tasks with this request created around {_utc(sent_at)} "
+                f"AceData has {len(matches)} tasks with this request created around {wording.utc(sent_at)} "
                 f"({', '.join(match.job_id for match in matches)}); which one the lost submission "
                 "created cannot be told.",
                 vendor=VENDOR,
             )
         self.log.info(
             "AceData search for the submission sent at %s: %s.",
-            _utc(sent_at),
+            wording.utc(sent_at),
             f"task {matches[0].job_id}" if matches else "no such task, so none was created",
         )
         return matches[0] if matches else None
@@ -261,7 +248,7 @@ class AceDataHook(NanoBananaBaseHook):
             items = self.call(build_task_search(sent_at, page * _SEARCH_PAGE)).get("items")
             if not isinstance(items, list):
                 raise NanoBananaPossiblyBilledError(
-                    f"AceData tasks: the search for the task sent at {_utc(sent_at)} did not answer "
+                    f"AceData tasks: the search for the task sent at {wording.utc(sent_at)} did not answer "
                     "with a task list, so whether that submission created a (billed) task is unknown.",
                     vendor=VENDOR,
                 )

@@ -22,7 +22,7 @@ import httpx
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
-from airflow_provider_nanobanana import __version__
+from airflow_provider_nanobanana import __version__, wording
 from airflow_provider_nanobanana.exceptions import (
     NanoBananaAuthenticationError,
     NanoBananaError,
@@ -45,6 +45,9 @@ USER_AGENT = f"airflow-provider-nanobanana/{__version__}"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 3
 _SCRUBBED = "***"
+# A lost creation is searched for until this long after its read timeout, every few seconds.
+IN_FLIGHT_MARGIN = 30.0
+SEARCH_PAUSE = 5.0
 
 
 class ApiKey:
@@ -314,6 +317,26 @@ class NanoBananaBaseHook(BaseHook):
             self.retry_policy.max_retries + 1,
         )
         return delay
+
+    def _search_until_settled(
+        self, search: Callable[[], list[ImageJobResult]], *, sent_at: float, read_timeout: float, what: str
+    ) -> list[ImageJobResult]:
+        """What ``search`` finds of a creation whose answer was lost, searching again while the
+        request may still be in flight (its read timeout, plus a margin, after ``sent_at``): a slow
+        answer may still be creating the job, so an empty search proves nothing until then."""
+        in_flight_until = sent_at + read_timeout + IN_FLIGHT_MARGIN
+        while True:
+            matches = search()
+            if matches or time.time() >= in_flight_until:
+                return matches
+            self.log.info(
+                "No %s %s sent at %s yet; it may still be in flight, so searching again until %s.",
+                self.vendor_label,
+                what,
+                wording.utc(sent_at),
+                wording.utc(in_flight_until),
+            )
+            time.sleep(min(SEARCH_PAUSE, max(0.0, in_flight_until - time.time())))
 
     def scrub(self, text: str) -> str:
         """Remove the API key from vendor text before it reaches a log line or an exception."""

@@ -68,8 +68,6 @@ _CHUNK = 1024 * 1024
 _PROGRESS_BYTES = 64 * 1024 * 1024
 _LIST_PAGE = 100
 _LIST_PAGES = 10
-_IN_FLIGHT_MARGIN = 30.0
-_SEARCH_PAUSE = 5.0
 _DATA_URI = re.compile(r"^data:(?P<mime>image/[\w.+-]+);base64,(?P<payload>.+)$", re.DOTALL)
 
 
@@ -340,14 +338,14 @@ class GeminiHook(NanoBananaBaseHook):
         the batch, so an empty search is repeated until then. Two batches of that name cannot be
         told apart: ``NanoBananaPossiblyBilledError``.
         """
-        in_flight_until = sent_at + self.settings.timeout + _IN_FLIGHT_MARGIN
-        while True:
-            matches = [
+        matches = self._search_until_settled(
+            lambda: [
                 batch for batch in self._list_batches() if batch.metadata["display_name"] == display_name
-            ]
-            if matches or time.time() >= in_flight_until:
-                break
-            time.sleep(min(_SEARCH_PAUSE, max(0.0, in_flight_until - time.time())))
+            ],
+            sent_at=sent_at,
+            read_timeout=self.settings.timeout,
+            what=f"batch named {display_name!r}",
+        )
         if len(matches) > 1:
             raise NanoBananaPossiblyBilledError(
                 f"Gemini has {len(matches)} batches named {display_name!r} "

@@ -267,14 +267,14 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         from airflow_provider_nanobanana.batch.run import BatchRun, BatchSettings
         from airflow_provider_nanobanana.batch.state import BatchState
         from airflow_provider_nanobanana.exceptions import NanoBananaInvalidRequestError
-        from airflow_provider_nanobanana.s3.landing import RunKeys, land_jobs
+        from airflow_provider_nanobanana.s3.landing import Landing, RunKeys
         from airflow_provider_nanobanana.validation import invalid
 
         self.check_settings()
         requests = item_requests(self.items, self.kind, self.shared_settings())
         destination = self._s3_destination()
         ledger = self._ledger(context)
-        with self._hook() as hook:
+        with self._hook() as hook, contextlib.ExitStack() as stack:
             self.require_landing_for(hook, destination)
             for index, request in enumerate(requests):
                 try:
@@ -302,10 +302,10 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
                 state.begin_try(context["ti"].try_number, time.time() + self.timeout)
             land = None
             if destination is not None:
-                run_keys = RunKeys.from_context(context)
+                landing = stack.enter_context(Landing(destination, RunKeys.from_context(context), self.log))
 
                 def land(jobs: list[dict[str, Any]], in_hand: Sequence[Any] = ()) -> list[dict[str, Any]]:
-                    return land_jobs(jobs, destination, run_keys, prompt=None, log=self.log, in_hand=in_hand)
+                    return landing.land(jobs, prompt=None, in_hand=in_hand)
 
             settings = BatchSettings(
                 conn_id=self.conn_id,

@@ -101,54 +101,91 @@ def land_jobs(
     log: logging.Logger,
     in_hand: Sequence[ImageJobResult] = (),
 ) -> list[dict[str, Any]]:
-    """Land all images of ``jobs``; return one record per object, in job and image order.
+    """Land all images of ``jobs`` in one go; see :meth:`Landing.land`."""
+    with Landing(destination, run, log) as landing:
+        return landing.land(jobs, prompt=prompt, in_hand=in_hand)
 
-    ``in_hand``: results whose inline images this process holds (a Gemini answer it just read);
-    other inline images are fetched from their job again.
+
+class Landing:
+    """One destination's landings within a task step, sharing one S3 client and one HTTP client.
+
+    A batch lands a Gemini results file line by line, each line's image while it is in hand;
+    building a boto3 client and an HTTP pool for each line would cost more than its upload.
     """
-    destination = destination.checked()
-    prompt_metadata = _prompt_metadata(prompt, destination.include_prompt)
-    for job in jobs:
-        _check_job(job)
-        for index in range(len(job["images"])):  # fail on a bad key before the first download
-            render_key(destination.key_template, destination.prefix, _key_values(run, job, index, "png"))
-    held = {result.job_id: result for result in in_hand}
-    refs = [(job, ref) for job in jobs for ref in _image_refs(job, held.get(job["job_id"]))]
-    if not refs:
-        log.info("Nothing to land: the jobs delivered no images.")
-        return []
-    uploader = _Uploader(destination, run, log)
-    http = httpx.Client(
-        verify=_tls_context(),
-        timeout=httpx.Timeout(60.0, connect=10.0),
-        follow_redirects=True,
-        headers={"User-Agent": USER_AGENT},
-    )
-    retry = RetryPolicy(max_retries=3, base_delay=1.0, max_wait=30.0)
 
-    def land(item: tuple[Mapping[str, Any], ImageRef]) -> dict[str, Any]:
-        job, ref = item
-        metadata = {**_summary_prompt_metadata(job), **prompt_metadata}
-        return fetch_image(ref, http, lambda: uploader.open(job, ref, metadata), retry=retry, log=log)
+    def __init__(self, destination: S3Destination, run: RunKeys, log: logging.Logger) -> None:
+        self.destination = destination.checked()
+        self.run = run
+        self.log = log
+        self._uploader: _Uploader | None = None  # opened by the first landing with images
+        self._http = httpx.Client(
+            verify=_tls_context(),
+            timeout=httpx.Timeout(60.0, connect=10.0),
+            follow_redirects=True,
+            headers={"User-Agent": USER_AGENT},
+        )
+        self._retry = RetryPolicy(max_retries=3, base_delay=1.0, max_wait=30.0)
 
-    started = time.monotonic()
-    with http, ThreadPoolExecutor(max_workers=min(destination.max_concurrency, len(refs))) as pool:
-        futures = [pool.submit(land, item) for item in refs]
-        outcomes = [(ref, future.exception(), future) for (_, ref), future in zip(refs, futures, strict=True)]
-    landed = [future.result() for _, error, future in outcomes if error is None]
-    failures = [(ref, error) for ref, error, _ in outcomes if error is not None]
-    if failures:
-        raise _missing_images_error(failures, landed, len(refs), log)
-    total = sum(item["size"] for item in landed)
-    log.info(
-        "Landed %s (%s) in s3://%s/%s in %.1f s.",
-        wording.plural(len(landed), "image"),
-        wording.size(total),
-        destination.bucket,
-        destination.prefix,
-        time.monotonic() - started,
-    )
-    return landed
+    def __enter__(self) -> Landing:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._http.close()
+
+    def land(
+        self,
+        jobs: Sequence[Mapping[str, Any]],
+        *,
+        prompt: str | None,
+        in_hand: Sequence[ImageJobResult] = (),
+    ) -> list[dict[str, Any]]:
+        """Land all images of ``jobs``; return one record per object, in job and image order.
+
+        ``in_hand``: results whose inline images this process holds (a Gemini answer it just read);
+        other inline images are fetched from their job again.
+        """
+        destination, run, log = self.destination, self.run, self.log
+        prompt_metadata = _prompt_metadata(prompt, destination.include_prompt)
+        for job in jobs:
+            _check_job(job)
+            for index in range(len(job["images"])):  # fail on a bad key before the first download
+                render_key(destination.key_template, destination.prefix, _key_values(run, job, index, "png"))
+        held = {result.job_id: result for result in in_hand}
+        refs = [(job, ref) for job in jobs for ref in _image_refs(job, held.get(job["job_id"]))]
+        if not refs:
+            log.info("Nothing to land: the jobs delivered no images.")
+            return []
+        if self._uploader is None:
+            self._uploader = _Uploader(destination, run, log)
+        uploader = self._uploader
+
+        def land(item: tuple[Mapping[str, Any], ImageRef]) -> dict[str, Any]:
+            job, ref = item
+            metadata = {**_summary_prompt_metadata(job), **prompt_metadata}
+            return fetch_image(
+                ref, self._http, lambda: uploader.open(job, ref, metadata), retry=self._retry, log=log
+            )
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=min(destination.max_concurrency, len(refs))) as pool:
+            futures = [pool.submit(land, item) for item in refs]
+            outcomes = [
+                (ref, future.exception(), future) for (_, ref), future in zip(refs, futures, strict=True)
+            ]
+        landed = [future.result() for _, error, future in outcomes if error is None]
+        failures = [(ref, error) for ref, error, _ in outcomes if error is not None]
+        if failures:
+            raise _missing_images_error(failures, landed, len(refs), log)
+        total = sum(item["size"] for item in landed)
+        log.info(
+            "Landed %s (%s) in s3://%s/%s in %.1f s.",
+            wording.plural(len(landed), "image"),
+            wording.size(total),
+            destination.bucket,
+            destination.prefix,
+            time.monotonic() - started,
+        )
+        return landed
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from airflow_provider_nanobanana.exceptions import (
     NanoBananaTimeoutError,
 )
 from airflow_provider_nanobanana.hooks import acedata as acedata_module
+from airflow_provider_nanobanana.hooks import base as base_hook_module
 from airflow_provider_nanobanana.hooks.acedata import AceDataHook
 from airflow_provider_nanobanana.hooks.base import ApiCall
 from airflow_provider_nanobanana.hooks.modelslab_responses import parse_job
@@ -70,8 +71,8 @@ def test_acedata_finds_the_task_a_submission_with_a_lost_answer_created(acedata,
 @pytest.fixture
 def quick_acedata(emulator, monkeypatch):
     """A hook with a 0.5 s timeout, whose lost requests stop being in flight 0.5 s after that."""
-    monkeypatch.setattr(acedata_module, "_IN_FLIGHT_MARGIN", 0.5)
-    monkeypatch.setattr(acedata_module, "_SEARCH_PAUSE", 0.2)
+    monkeypatch.setattr(base_hook_module, "IN_FLIGHT_MARGIN", 0.5)
+    monkeypatch.setattr(base_hook_module, "SEARCH_PAUSE", 0.2)
     with AceDataHook(timeout=0.5, retry_delay=0.05) as hook:
         yield hook
 

@@ -12,7 +12,12 @@ import pytest
 from airflow_versions import dag_bag
 
 REPO = Path(__file__).resolve().parents[2]
-DAG_SOURCES = [*(REPO / "example_dags").glob("example_*.py"), *(Path(__file__).parent / "dags").glob("*.py")]
+# The Gemini worker-death DAGs are shared with the deployment tier.
+DAG_SOURCES = [
+    *(REPO / "example_dags").glob("example_*.py"),
+    *(Path(__file__).parent / "dags").glob("*.py"),
+    REPO / "tests" / "deployment" / "dags" / "gemini_dags.py",
+]
 
 
 @pytest.fixture(scope="session")

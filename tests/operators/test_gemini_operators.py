@@ -58,3 +58,30 @@ def test_an_s3_input_goes_to_gemini_inline_and_the_edit_lands_beside_it(
     assert body.startswith(b"\x89PNG")
     assert landed["key"].startswith("edited/")
     assert emulator.counters()["accepted"]["gemini"] == 1
+
+
+def test_a_gemini_batch_lands_every_results_line_through_one_s3_client(
+    emulator, context, nanobanana_bucket, monkeypatch
+):
+    from airflow_provider_nanobanana.s3 import landing
+
+    opened = []
+    open_connection = landing.S3Connection.open
+    monkeypatch.setattr(
+        landing.S3Connection,
+        "open",
+        classmethod(lambda cls, conn_id: opened.append(conn_id) or open_connection(conn_id)),
+    )
+    prompts = [f"fruit card {n}" for n in range(6)]
+    manifest = NanoBananaBatchImageOperator(
+        task_id="cards",
+        conn_id=GEMINI,
+        items=prompts,
+        s3_output={"bucket": nanobanana_bucket, "prefix": "cards"},
+        deferrable=False,
+    ).execute(context)
+
+    assert manifest["succeeded"] == 6
+    assert all(item["state"] == "landed" for item in manifest["results"])
+    assert len(opened) == 2, "one client for the six lines' images, one for the manifest"
+    assert emulator.counters()["accepted"]["gemini"] == 1

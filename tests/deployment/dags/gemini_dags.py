@@ -1,5 +1,9 @@
-"""A Gemini batch of twenty prompts polled in its worker slot, whose retry starts at once: the
-deployment's task-runner-kill test (tests/integration/dags has its triggerer twin)."""
+"""Gemini batches of twenty prompts whose retries start at once, for the worker-death tests.
+
+The dag.test() tier (tests/integration) reads this file too: ``..._retried`` waits as the
+configured default says (it runs in both modes), ``..._in_worker`` polls in its worker slot for
+the deployment's task-runner-kill test.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,18 @@ from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_nanobanana.operators.batch import NanoBananaBatchImageOperator
 
-with DAG(
-    dag_id="nanobanana_test_gemini_batch_in_worker",
-    schedule=None,
-    start_date=datetime(2026, 1, 1),
-    default_args={"retries": 1, "retry_delay": timedelta(seconds=0)},
-):
-    NanoBananaBatchImageOperator(
-        task_id="fruit_cards",
-        conn_id="nanobanana_gemini_default",
-        items=[f"fruit card {index}" for index in range(20)],
-        s3_output={"bucket": "nanobanana-images", "prefix": "gemini/in-worker"},
-        poll_interval=0.5,
-        deferrable=False,
-    )
+for name, waiting in (("retried", {}), ("in_worker", {"deferrable": False})):
+    with DAG(
+        dag_id=f"nanobanana_test_gemini_batch_{name}",
+        schedule=None,
+        start_date=datetime(2026, 1, 1),
+        default_args={"retries": 1, "retry_delay": timedelta(seconds=0)},
+    ):
+        NanoBananaBatchImageOperator(
+            task_id="fruit_cards",
+            conn_id="nanobanana_gemini_default",
+            items=[f"fruit card {index}" for index in range(20)],
+            s3_output={"bucket": "nanobanana-images", "prefix": f"gemini/{name.replace('_', '-')}"},
+            poll_interval=0.5,
+            **waiting,
+        )

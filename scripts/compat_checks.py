@@ -26,7 +26,9 @@ HOME = Path(tempfile.mkdtemp(prefix="nanobanana-compat-"))
 DAGS = HOME / "dags"
 DAGS.mkdir()
 TEST_DAGS = [
-    REPO / "tests/integration/dags" / name for name in ("retry_dags.py", "batch_dags.py", "gemini_dags.py")
+    REPO / "tests/integration/dags/retry_dags.py",
+    REPO / "tests/integration/dags/batch_dags.py",
+    REPO / "tests/deployment/dags/gemini_dags.py",
 ]
 for source in [*(REPO / "example_dags").glob("*.py"), *TEST_DAGS]:
     shutil.copy(source, DAGS / source.name)

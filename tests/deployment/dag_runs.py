@@ -6,6 +6,7 @@ import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -30,16 +31,28 @@ class Run:
 
 
 def trigger(api: httpx.Client, dag_id: str, timeout: float = 120, conf: dict[str, Any] | None = None) -> Run:
-    """Trigger ``dag_id`` (with ``conf``, if given) once the DAG processor has parsed it."""
+    """Trigger ``dag_id`` (with ``conf``, if given) once the DAG processor has parsed it.
+
+    The run id is chosen here so that a 5xx can be retried without starting a second run: on one
+    SQLite file the API server's audit-log write sometimes waits out SQLite's 5 s lock timeout
+    while a task's own API call holds the lock, and answers 500 with no run created; a 409 on the
+    retry means the first attempt did create it."""
     deadline = time.monotonic() + timeout
     while api.get(f"/dags/{dag_id}").status_code != 200:
         if time.monotonic() > deadline:
             errors = api.get("/importErrors").json()
             raise TimeoutError(f"{dag_id} was never parsed; import errors: {errors}")
         time.sleep(1)
-    answer = api.post(f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
-    assert answer.status_code == 200, answer.text
-    return Run(dag_id, answer.json()["dag_run_id"], conf or {})
+    run = Run(dag_id, f"manual__{datetime.now(timezone.utc).isoformat()}", conf or {})
+    body = {"dag_run_id": run.run_id, "logical_date": None, "conf": run.conf}
+    for attempt in range(3):
+        answer = api.post(f"/dags/{dag_id}/dagRuns", json=body)
+        if answer.status_code == 200 or (answer.status_code == 409 and attempt):
+            return run
+        if answer.status_code < 500:
+            break
+        time.sleep(1)
+    raise AssertionError(f"triggering {dag_id} failed: {answer.status_code} {answer.text}")
 
 
 def task_instances(api: httpx.Client, run: Run) -> list[dict[str, Any]]:

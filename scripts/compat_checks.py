@@ -186,7 +186,7 @@ def run_pipeline(emulator, s3, bucket: str, vendor: str, deferrable: bool) -> No
 
 def retry_reattaches(emulator, vendor: str) -> None:
     """The first try dies right after the job id is recorded; the retry must reattach."""
-    from airflow_provider_nanobanana.operators.job_ledger import JobLedger
+    from airflow_provider_nanobanana.ledger.job import JobLedger
 
     emulator.reset()
     remember, deaths = JobLedger.remember, []
@@ -226,24 +226,25 @@ def run_catalogue(emulator, s3, bucket: str, deferrable: bool) -> None:
 
 
 def batch_retry_reattaches(emulator, dag_id: str, task_id: str, field: str, vendor: str, paid: int) -> None:
-    """The batch's first try dies once its ledger records ``field`` (job ids, or the Gemini
-    batch); the retry reattaches and pays for nothing again."""
-    from airflow_provider_nanobanana.operators.job_ledger import JobLedger
+    """The batch's first try dies once a page of its ledger records ``field`` (job ids, or the
+    Gemini batch); the retry reattaches and pays for nothing again."""
+    from airflow_provider_nanobanana.batch.state import HEAD
+    from airflow_provider_nanobanana.ledger.store import TaskInstanceStore
 
     emulator.reset()
-    remember, deaths = JobLedger.remember, []
+    set_value, deaths = TaskInstanceStore.set, []
 
-    def remember_then_die(self, entry):
-        remember(self, entry)
-        if not deaths and any(item.get(field) for item in entry.get("items", {}).values()):
+    def set_then_die(self, name, value):
+        set_value(self, name, value)
+        if not deaths and name.startswith(f"{HEAD}.p") and any(r.get(field) for r in value.values()):
             deaths.append(True)
             raise SystemExit("worker killed mid-batch")
 
-    JobLedger.remember = remember_then_die
+    TaskInstanceStore.set = set_then_die
     try:
         dag_run = run_dag(dag_id, deferrable=True)
     finally:
-        JobLedger.remember = remember
+        TaskInstanceStore.set = set_value
     assert dag_run.get_task_instance(task_id).try_number == 2, "the first try died"
     assert emulator.counters()["accepted"][vendor] == paid, emulator.counters()["accepted"]
 

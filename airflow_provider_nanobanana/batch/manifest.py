@@ -1,16 +1,18 @@
 """What a batch task returns and writes next to its images: one line per item, never bytes.
 
-The XCom manifest holds counts and, per item, its state, job id, S3 keys (or the vendor's image
-references without ``s3_output``) and error, so it grows with the item count and nothing else.
-The S3 manifest adds each object's size, sha256 and content type; with the default key template
-it lies in the same folder as the images (``.../<map_index>/manifest.json``).
+The S3 manifest lists every item (state, job id, error, and each object's key, size, sha256 and
+content type); with the default key template it lies in the same folder as the images
+(``.../<map_index>/manifest.json``). It is written as the pages of the ledger are read, so
+memory does not grow with the batch. The XCom manifest is bounded whatever the batch size:
+counts, totals, the S3 manifest's URI, and the first :data:`XCOM_ITEMS` items and failures.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+import tempfile
+from typing import IO, Any
 
 from airflow_provider_nanobanana.batch.state import FAILURES, LANDED, SUCCEEDED, BatchState
 from airflow_provider_nanobanana.s3.destination import S3Destination
@@ -19,53 +21,80 @@ from airflow_provider_nanobanana.s3.landing import RunKeys, S3Connection
 from airflow_provider_nanobanana.s3.retries import with_s3_retries
 
 MANIFEST_TEMPLATE = "{prefix}/{dag_id}/{run_id}/{task_id}/{map_index}/manifest.json"
+# Items listed in the XCom (and failures, apart): about 200 bytes each, so the XCom stays far
+# below Airflow's 64 KB however large the batch. A batch without s3_output has no S3 manifest,
+# so it may not hold more items than this.
+XCOM_ITEMS = 100
 
 
-def build_manifest(state: BatchState, *, conn_id: str, detailed: bool = False) -> dict[str, Any]:
-    """The XCom manifest; ``detailed`` adds every object's size, sha256 and content type (for S3)."""
-    items = []
-    for index in range(state.size):
-        record = state.items.get(index, {})
-        item: dict[str, Any] = {
-            "index": index,
-            "state": state.state_of(index),
-            "job_id": record.get("job_id"),
-        }
-        if "objects" in record:
-            item["s3"] = record["objects"] if detailed else [obj["key"] for obj in record["objects"]]
-        elif "images" in record:
-            item["images"] = record["images"]
-        if "error" in record:
-            item["error"] = record["error"]
-        items.append(item)
-    return {
-        "vendor": state.vendor,
-        "conn_id": conn_id,
-        "items": state.size,
-        "succeeded": len(state.indexes(SUCCEEDED, LANDED)),
-        "failed": len(state.indexes(*FAILURES)),
-        "images": sum(len(item.get("s3", item.get("images", ()))) for item in items),
-        "bytes": state.landed_bytes(),
-        "link": state.link,
-        "results": items,
-    }
+def manifest_item(index: int, record: dict[str, Any], *, detailed: bool) -> dict[str, Any]:
+    """One item as the manifests list it; ``detailed`` keeps each object's size and sha256."""
+    item: dict[str, Any] = {"index": index, "state": record["state"], "job_id": record.get("job_id")}
+    if "objects" in record:
+        item["s3"] = record["objects"] if detailed else [obj["key"] for obj in record["objects"]]
+    elif "images" in record:
+        item["images"] = record["images"]
+    if "error" in record:
+        item["error"] = record["error"]
+    return item
+
+
+def read_manifests(state: BatchState, *, conn_id: str, spool: IO[bytes] | None) -> dict[str, Any]:
+    """One pass over every item: the XCom manifest, returned, and with ``spool`` the S3 manifest
+    written into it as JSON."""
+
+    def write(text: str) -> None:
+        if spool is not None:
+            spool.write(text.encode())
+
+    summary: dict[str, Any] = {"vendor": state.vendor, "conn_id": conn_id, "items": state.size}
+    counts = {"succeeded": 0, "failed": 0, "images": 0}
+    shown: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    write(json.dumps(summary)[:-1] + ', "results": [')
+    for index, record in state.every_record():
+        brief = manifest_item(index, record, detailed=False)
+        counts["images"] += len(brief.get("s3", brief.get("images", ())))
+        if record["state"] in (SUCCEEDED, LANDED):
+            counts["succeeded"] += 1
+        elif record["state"] in FAILURES:
+            counts["failed"] += 1
+            if len(failures) < XCOM_ITEMS:
+                failures.append(brief)
+        if len(shown) < XCOM_ITEMS:
+            shown.append(brief)
+        if spool is not None:
+            write(("," if index else "") + json.dumps(manifest_item(index, record, detailed=True)))
+    totals = {**counts, "bytes": state.landed_bytes, "link": state.link}
+    write("], " + json.dumps(totals)[1:])
+    listed = {"results": shown, "failures": failures}
+    if len(shown) < state.size:
+        listed["results_omitted"] = state.size - len(shown)
+    return {**summary, **totals, **listed}
 
 
 def write_manifest(
-    document: dict[str, Any], destination: S3Destination, run: RunKeys, log: logging.Logger
-) -> str:
-    """Put the manifest object (overwritten by each try, like the images); return its URI."""
+    state: BatchState, conn_id: str, destination: S3Destination, run: RunKeys, log: logging.Logger
+) -> dict[str, Any]:
+    """Put the S3 manifest (overwritten by each try, like the images); return the XCom manifest
+    with the S3 manifest's URI."""
     values = {"dag_id": run.dag_id, "run_id": run.run_id, "task_id": run.task_id, "map_index": run.map_index}
     key = render_key(MANIFEST_TEMPLATE, destination.prefix, values)
     s3 = S3Connection.open(destination.aws_conn_id)
-    body = json.dumps(document, indent=1).encode()
     args = destination.upload_args(s3.base_args, "application/json", {})
-    with_s3_retries(
-        lambda: s3.client.put_object(Bucket=destination.bucket, Key=key, Body=body, **args),
-        window=destination.s3_retry_seconds,
-        what=f"the manifest s3://{destination.bucket}/{key}",
-        log=log,
-    )
-    uri = f"s3://{destination.bucket}/{key}"
-    log.info("Wrote the manifest (%d items) to %s.", document["items"], uri)
-    return uri
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+b") as spool:
+        manifest = read_manifests(state, conn_id=conn_id, spool=spool)
+
+        def put() -> None:
+            spool.seek(0)
+            s3.client.put_object(Bucket=destination.bucket, Key=key, Body=spool, **args)
+
+        with_s3_retries(
+            put,
+            window=destination.s3_retry_seconds,
+            what=f"the manifest s3://{destination.bucket}/{key}",
+            log=log,
+        )
+    manifest["manifest"] = f"s3://{destination.bucket}/{key}"
+    log.info("Wrote the manifest (%d items) to %s.", state.size, manifest["manifest"])
+    return manifest

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -22,15 +21,11 @@ from typing import Any
 from airflow_provider_nanobanana import wording
 from airflow_provider_nanobanana.batch.state import (
     FAILED,
-    LANDED,
-    NOT_SUBMITTED,
     POSSIBLY_BILLED,
-    QUEUED,
     REFUSED,
     RUNNING,
     SENT,
     SUCCEEDED,
-    TIMED_OUT,
     BatchState,
 )
 from airflow_provider_nanobanana.exceptions import (
@@ -49,6 +44,9 @@ from airflow_provider_nanobanana.summary import summarize
 # How long an item the vendor turned away without accepting it (429 without Retry-After, 5xx)
 # waits before it is sent again.
 REQUEUE_DELAY = 30.0
+# A step runs each time jobs end, which in a worker can be every poll: the progress line is
+# logged at most this often (and when the batch is done), so a long batch logs a few lines a minute.
+PROGRESS_EVERY = 30.0
 
 
 @dataclasses.dataclass
@@ -63,9 +61,9 @@ class BatchSettings:
 
 
 class BatchRun:
-    """A step's view of the batch: the requests, their state, the hook and where images land.
+    """A step's view of the batch: the requests, their state (saved to the ledger by
+    :meth:`save`), the hook and where images land.
 
-    :param save: writes the state to the ledger (the state store or a Variable).
     :param land: lands job summaries in S3 (with the results whose inline images are in hand)
         and returns one record per object, or None without ``s3_output``.
     """
@@ -77,37 +75,45 @@ class BatchRun:
         hook: NanoBananaBaseHook,
         settings: BatchSettings,
         *,
-        save: Callable[[BatchState], None],
         land: Callable[..., list[dict[str, Any]]] | None,
         log: logging.Logger,
     ) -> None:
         self.requests, self.state, self.hook, self.settings = requests, state, hook, settings
-        self._write, self.land, self.log = save, land, log
-        self._saved: str | None = None
+        self.land, self.log = land, log
+        self._progress_logged_at = 0.0
 
     def save(self) -> None:
-        """Write the state to the ledger, unless it is what was last written (each write is a
-        request to the API server carrying the whole document)."""
-        text = json.dumps(self.state.to_dict(), sort_keys=True)
-        if text != self._saved:
-            self._write(self.state)
-            self._saved = text
+        self.state.save()
 
     # -- a step ------------------------------------------------------------------------------
 
     def advance(self, finished: Iterable[ImageJobResult] = (), missing: Iterable[str] = ()) -> bool:
         """Take in what the wait reported, land, submit; return True once every item is done."""
         self.take_results(finished, missing)
-        while True:
+        self.land_succeeded()
+        while (ended_at_once := self.submit_wave()) is not None:
+            self.take_results(ended_at_once, ())
             self.land_succeeded()
-            at_once = self.submit_wave()
-            if not at_once:
-                break
-            self.take_results(at_once, ())
         self.save()
-        self.log.info("Batch: %s.", self.state.progress_line(time.time()))
-        unfinished = (QUEUED, SENT, RUNNING, *((SUCCEEDED,) if self.land else ()))
-        return not self.state.indexes(*unfinished)
+        done = self.state.all_done()
+        if done or time.monotonic() - self._progress_logged_at >= PROGRESS_EVERY:
+            self._progress_logged_at = time.monotonic()
+            self.log.info("Batch: %s.", self.state.progress_line(time.time()))
+        return done
+
+    def poll(self) -> tuple[list[ImageJobResult], list[str]]:
+        """Ask the vendor once about every job in flight: the ones that ended, and the ids it
+        does not know. A poll that fails for a transient reason reports nothing."""
+        from airflow_provider_nanobanana.polling import TRANSIENT_POLL_ERRORS
+
+        job_ids = self.waiting_for()
+        try:
+            found = self.hook.get_jobs(job_ids)
+        except TRANSIENT_POLL_ERRORS as error:
+            self.log.warning("Polling %d jobs failed (%s); polling on.", len(job_ids), error)
+            return [], []
+        finished = [result for result in found.values() if result.state.is_terminal]
+        return finished, [job_id for job_id in job_ids if job_id not in found]
 
     def take_results(self, finished: Iterable[ImageJobResult], missing: Iterable[str]) -> None:
         polled = self.state.polled()
@@ -118,7 +124,7 @@ class BatchRun:
             indexes = polled.get(result.job_id)
             if indexes is None:
                 continue  # a trigger that ran twice reports a job a step already took in
-            if "batch" in self.state.items[indexes[0]]:
+            if "batch" in self.state.record(indexes[0]):
                 self._take_bulk(result, indexes)
             else:
                 self._take_job(indexes[0], result)
@@ -135,7 +141,7 @@ class BatchRun:
             result,
             conn_id=self.settings.conn_id,
             requested_count=request.count,
-            submitted_at=self.state.items[index].get("sent_at"),
+            submitted_at=self.state.record(index).get("sent_at"),
             prompt=request.prompt,
         )
         short = summary["requested_count"] - summary["delivered_count"]
@@ -173,18 +179,15 @@ class BatchRun:
         self.log.info("%s %s: read %s of results.", label, bulk.job_id, wording.plural(lines, "line"))
 
     def time_out(self) -> None:
-        """The try's deadline passed: running jobs stay paid and are reattached by a retry."""
-        for index in self.state.indexes(RUNNING):
-            self.state.end(index, TIMED_OUT, "still running at the deadline; a retry reattaches")
-        for index in self.state.indexes(QUEUED):
-            self.state.end(index, NOT_SUBMITTED, "not submitted before the deadline")
+        """The try's deadline passed: see :meth:`BatchState.time_out`."""
+        self.state.time_out()
         self.save()
 
     # -- landing -----------------------------------------------------------------------------
 
     def land_succeeded(self) -> None:
         """Land every succeeded item not landed yet (all of them, or raise)."""
-        self._land(self.state.indexes(SUCCEEDED))
+        self._land(self.state.open_indexes(SUCCEEDED))
 
     def _land(self, indexes: list[int], in_hand: Sequence[ImageJobResult] = ()) -> None:
         if self.land is None or not indexes:
@@ -195,19 +198,18 @@ class BatchRun:
         for record in records:
             by_job.setdefault(record["job_id"], []).append(record)
         for index in indexes:
-            objects = by_job.get(self.state.items[index]["job_id"], [])
+            objects = by_job.get(self.state.record(index)["job_id"], [])
             kept = [
                 {name: obj[name] for name in ("key", "size", "sha256", "content_type")} for obj in objects
             ]
-            self.state.end(index, LANDED, objects=kept)
-            self.state.items[index].pop("images", None)
+            self.state.landed(index, kept)
         if records and self.state.link is None:
             self.state.link = records[0].get("link")
         # Saved with the next wave's intents or at the end of the step: a worker lost before
         # then leaves these items succeeded, and the retry lands them again (same keys, unpaid).
 
     def _summary(self, index: int) -> dict[str, Any]:
-        record = self.state.items[index]
+        record = self.state.record(index)
         return {
             "vendor": self.state.vendor,
             "conn_id": self.settings.conn_id,
@@ -223,8 +225,8 @@ class BatchRun:
     def settle_lost_submissions(self) -> None:
         """At the start of a try: the items an earlier try sent without recording a job id."""
         bulks: dict[str, list[int]] = {}
-        for index in self.state.indexes(SENT):
-            if (display_name := self.state.items[index].get("display_name")) is not None:
+        for index in self.state.open_indexes(SENT):
+            if (display_name := self.state.record(index).get("display_name")) is not None:
                 bulks.setdefault(display_name, []).append(index)
             else:
                 self._settle_lost_job(index)
@@ -233,7 +235,7 @@ class BatchRun:
         self.save()
 
     def _settle_lost_job(self, index: int) -> None:
-        sent_at = self.state.items[index]["sent_at"]
+        sent_at = self.state.record(index)["sent_at"]
         sent = wording.utc(sent_at)
         if self.settings.on_unknown_submission == "resubmit":
             self.log.warning("Item %d: sent at %s, answer lost; resubmitting as asked.", index, sent)
@@ -255,13 +257,14 @@ class BatchRun:
 
     def _settle_lost_bulk(self, display_name: str, indexes: list[int]) -> None:
         """A bulk job's creation lost its answer: find it by the name the intent recorded."""
-        sent = wording.utc(self.state.items[indexes[0]]["sent_at"])
+        sent_at = self.state.record(indexes[0])["sent_at"]
+        sent = wording.utc(sent_at)
         if self.settings.on_unknown_submission == "resubmit":
             self.log.warning("%s: sent at %s, answer lost; resubmitting as asked.", _items(indexes), sent)
             for index in indexes:
                 self.state.requeue(index, 0.0, "answer lost; resubmitted (on_unknown_submission)")
             return
-        found = self.hook.find_bulk(display_name, sent_at=self.state.items[indexes[0]]["sent_at"])
+        found = self.hook.find_bulk(display_name, sent_at=sent_at)
         if found is None:
             self.log.info(
                 "%s: the request sent at %s created no %r; sending them.", _items(indexes), sent, display_name
@@ -273,10 +276,13 @@ class BatchRun:
         for index in indexes:
             self.state.submitted(index, self.hook.bulk_item_id(found.job_id, str(index)), batch=found.job_id)
 
-    def submit_wave(self) -> list[ImageJobResult]:
-        """Send the next items into the free slots; return the jobs that finished at once."""
-        in_flight = len(self.state.indexes(SENT, RUNNING))
-        wave = self.state.sendable(time.time())[: max(0, self.settings.max_in_flight - in_flight)]
+    def submit_wave(self) -> list[ImageJobResult] | None:
+        """Send the next items into the free slots; return the jobs that finished at once, or None
+        when there was nothing to send (no free slot, or no item that may go now)."""
+        in_flight = len(self.state.open_indexes(SENT, RUNNING))
+        wave = self.state.sendable(time.time(), max(0, self.settings.max_in_flight - in_flight))
+        if not wave:
+            return None
         requests = {index: self._resolved(index) for index in wave}
         wave = [index for index, request in requests.items() if request is not None]
         if not wave:
@@ -299,7 +305,8 @@ class BatchRun:
             else:
                 fatal = self._refused([index], outcome) or fatal
         sent = sum(isinstance(outcome, ImageJobResult) for _, outcome in outcomes)
-        self._after_wave(fatal, f"Submitted {wording.plural(sent, 'job')} to {self.hook.vendor_label}.")
+        line = f"Submitted {wording.plural(sent, 'job')} to {self.hook.vendor_label}."
+        self._after_wave(fatal, line, logging.DEBUG)  # the progress line tells the rest
         return finished
 
     def _submit_bulk(self, wave: list[int], requests: dict[int, ImageJobRequest | None]) -> None:
@@ -319,11 +326,11 @@ class BatchRun:
         label = self.hook.vendor_label
         self._after_wave(None, f"Submitted {_items(wave).lower()} to {label} as {bulk.job_id}.")
 
-    def _after_wave(self, fatal: NanoBananaError | None, line: str) -> None:
-        if self.state.indexes(SENT):
+    def _after_wave(self, fatal: NanoBananaError | None, line: str, level: int = logging.INFO) -> None:
+        if self.state.open_indexes(SENT):
             self.settle_lost_submissions()  # answers lost on the way: find those jobs now
         self.save()
-        self.log.info(line)
+        self.log.log(level, line)
         if fatal is not None:
             raise fatal
 
@@ -397,7 +404,7 @@ class BatchRun:
 
     def wake_at(self) -> float | None:
         """When held-back items may be sent, if there is room for them by then."""
-        if len(self.state.indexes(RUNNING)) >= self.settings.max_in_flight:
+        if len(self.state.open_indexes(RUNNING)) >= self.settings.max_in_flight:
             return None
         return self.state.next_wake()
 

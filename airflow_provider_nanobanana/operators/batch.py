@@ -2,14 +2,16 @@
 
 A nightly catalogue of a thousand images as mapped tasks costs a thousand task instances, each
 started twice on a worker and tracked by the scheduler. This operator takes the whole list. Each
-time it runs on a worker (its start, and each wake-up) it takes in the jobs that finished, lands
-their images, submits the next wave into the free slots
-(:class:`~airflow_provider_nanobanana.batch.run.BatchRun`), and defers again to one
+step (:class:`~airflow_provider_nanobanana.batch.run.BatchRun`) takes in the jobs that ended,
+lands their images and submits the next wave into the free slots. Between steps the task polls
+in its worker while jobs keep ending, and otherwise defers to one
 :class:`~airflow_provider_nanobanana.triggers.batch.NanoBananaBatchTrigger` for every job in
-flight. The ledger (the task state store, or a Variable before Airflow 3.3) records each item's
-intent and job id, keyed by the task instance and the item's index, never by the try: a retry
-reattaches to every recorded job and pays only for items that never got one. When all items are
-done it writes a manifest next to the images and returns the same manifest, small, as its XCom.
+flight. The ledger (:mod:`~airflow_provider_nanobanana.batch.state`, in the task state store or
+in Variables before Airflow 3.3) records each item's intent and job id, keyed by the task instance
+and the item's index, never by the try: a retry reattaches to every recorded job and pays only for
+items that never got one. When all items are done it writes a manifest next to the images and
+returns a bounded summary of it as its XCom; the ledger stays until Airflow has recorded the
+success, so a worker lost in between costs nothing (:mod:`~airflow_provider_nanobanana.ledger.finished`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_nanobanana.airflow_lookups import default_deferrable
 from airflow_provider_nanobanana.jobs import JobKind
+from airflow_provider_nanobanana.ledger.finished import with_ledger_cleanup
 from airflow_provider_nanobanana.links import NanoBananaImageLink
 from airflow_provider_nanobanana.operators.image_job import UNKNOWN_SUBMISSION_CHOICES
 from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, s3_output_outlets
@@ -36,12 +39,18 @@ if TYPE_CHECKING:
     from airflow_provider_nanobanana.hooks.base import NanoBananaBaseHook
     from airflow_provider_nanobanana.s3.destination import S3Destination
 
-LEDGER_NAME = "nanobanana_batch"
 _DEFERRAL_GRACE = 60
-# The task wakes once this share of its jobs in flight are done. Each wake-up is a task start on a
-# worker (about 2 s of Airflow CPU with its landing); waking at three quarters rather than at half
-# took the 1,000-image bench from 0.116 to 0.093 Airflow CPU seconds per image (wall 364 -> 399 s).
+# A deferred task wakes once this share of its jobs in flight are done. Each wake-up is a task
+# start on a worker (about 2 s of Airflow CPU with its landing); waking at three quarters rather
+# than at half took the 1,000-image bench from 0.116 to 0.093 Airflow CPU seconds per image.
 WAKE_SHARE = 0.75
+# The task keeps polling in its worker while a job has ended within this many seconds: a resume
+# costs a task start (seconds of scheduling and a second or two of CPU), more than such a wait.
+STAY_IN_WORKER = 15.0
+# A deferred task is not woken sooner than this: Airflow (3.2, 3.3) fails a try whose trigger
+# fires before the scheduler has handled the worker's exit on deferring (apache/airflow#67287,
+# #71580, #72716). The worker polled just before deferring, so nothing is learnt sooner anyway.
+MIN_DEFERRAL = 15.0
 
 
 class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
@@ -120,6 +129,7 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         **kwargs: Any,
     ) -> None:
         prefix_template = s3_output_outlets(s3_output, kwargs)
+        with_ledger_cleanup(kwargs)
         super().__init__(**kwargs)
         self.s3_prefix_template = prefix_template
         self.conn_id = conn_id
@@ -148,12 +158,17 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """A try starts: settle what earlier tries left, then take the first step."""
+        from airflow_provider_nanobanana.ledger.finished import sweep_confirmed_entries
+
+        sweep_confirmed_entries()
         with self._open(context, starting=True) as run:
+            if run.state.finished:
+                return self._return_recorded(context, run)
             run.settle_lost_submissions()
-            return self._step(context, run)
+            return self._drive(context, run)
 
     def resume(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The trigger woke the task: take in its results and take the next step."""
+        """The trigger woke the task: take in its results and carry on."""
         from airflow_provider_nanobanana.events import results_from_event
         from airflow_provider_nanobanana.jobs import ImageJobResult
 
@@ -164,27 +179,45 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
             if (event or {}).get("status") != "progress":
                 results_from_event(event)  # raises the typed error the trigger reported
             finished = [ImageJobResult.from_dict(result) for result in event["results"]]
-            return self._step(context, run, finished, event.get("missing", ()))
+            return self._drive(context, run, finished, event.get("missing", ()))
 
-    # -- one step --------------------------------------------------------------------------------
+    # -- steps -----------------------------------------------------------------------------------
 
-    def _step(
+    def _drive(
         self, context: Context, run: BatchRun, finished: Sequence[Any] = (), missing: Sequence[str] = ()
     ) -> dict[str, Any]:
+        """Take steps until every item is done. Between steps the task polls in its worker while
+        jobs keep ending, and defers only once none has ended for :data:`STAY_IN_WORKER` seconds:
+        a resume costs more than those polls, and a task that defers just before its trigger
+        fires meets a scheduler race that fails the try (README, "Thousands of images")."""
         while not run.advance(finished, missing):
             if time.time() >= run.state.deadline:
                 run.time_out()
                 break
-            if self.deferrable:
-                self._defer(run)
             finished, missing = self._wait_in_worker(run)
+            held_back_due = (run.wake_at() or math.inf) <= time.time()
+            if self.deferrable and not (finished or missing or held_back_due):
+                self._defer(run)
         return self._finish(context, run)
+
+    def _wait_in_worker(self, run: BatchRun) -> tuple[list[Any], list[str]]:
+        """Poll until a job ends, held-back items may be sent, the deadline passes, or (when the
+        task may defer) :data:`STAY_IN_WORKER` seconds went by without a job ending."""
+        wake = min(run.wake_at() or math.inf, run.state.deadline)
+        if self.deferrable:
+            wake = min(wake, time.time() + STAY_IN_WORKER)
+        while True:
+            time.sleep(max(0.0, min(self.poll_interval, wake - time.time())))
+            finished, missing = run.poll() if run.waiting_for() else ([], [])
+            if finished or missing or time.time() >= wake:
+                return finished, missing
 
     def _defer(self, run: BatchRun) -> None:
         from airflow_provider_nanobanana.triggers.batch import NanoBananaBatchTrigger
 
         job_ids = run.waiting_for()
         wake_after = max(1, math.ceil(len(job_ids) * WAKE_SHARE))
+        earliest = time.time() + MIN_DEFERRAL
         self.log.info(
             "Deferring: the triggerer waits for %d %s jobs; the task wakes when %d are done.",
             len(job_ids),
@@ -198,61 +231,74 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
                 job_ids=job_ids,
                 end_time=run.state.deadline,
                 poll_interval=self.poll_interval,
+                first_poll_at=earliest,
                 resume_after=wake_after,
-                wake_at=run.wake_at(),
+                wake_at=max(wake, earliest) if (wake := run.wake_at()) else None,
             ),
             method_name="resume",
             timeout=timedelta(seconds=max(0.0, run.state.deadline - time.time()) + _DEFERRAL_GRACE),
         )
 
-    def _wait_in_worker(self, run: BatchRun) -> tuple[list[Any], list[str]]:
-        """Poll in this worker slot until a job ends or held-back items may be sent."""
-        from airflow_provider_nanobanana.exceptions import NanoBananaJobNotFoundError
-        from airflow_provider_nanobanana.polling import TRANSIENT_POLL_ERRORS
-
-        wake = min(run.wake_at() or run.state.deadline, run.state.deadline)
-        while True:
-            time.sleep(max(0.0, min(self.poll_interval, wake - time.time())))
-            finished, missing = [], []
-            for job_id in run.waiting_for():
-                try:
-                    result = run.hook.get_job(job_id)
-                except NanoBananaJobNotFoundError:
-                    missing.append(job_id)
-                except TRANSIENT_POLL_ERRORS as error:
-                    self.log.warning("Polling %s failed (%s); polling on.", job_id, error)
-                else:
-                    if result.state.is_terminal:
-                        finished.append(result)
-            if finished or missing or time.time() >= wake:
-                return finished, missing
-
     def _finish(self, context: Context, run: BatchRun) -> dict[str, Any]:
-        from airflow_provider_nanobanana.batch.manifest import build_manifest, write_manifest
-        from airflow_provider_nanobanana.batch.state import FAILURES
+        from airflow_provider_nanobanana.batch.manifest import read_manifests, write_manifest
+        from airflow_provider_nanobanana.ledger.finished import mark_finished
         from airflow_provider_nanobanana.s3.landing import RunKeys
 
         state = run.state
-        manifest = build_manifest(state, conn_id=self.conn_id)
         if destination := self._s3_destination():
-            detailed = build_manifest(state, conn_id=self.conn_id, detailed=True)
-            manifest["manifest"] = write_manifest(
-                detailed, destination, RunKeys.from_context(context), self.log
+            manifest = write_manifest(
+                state, self.conn_id, destination, RunKeys.from_context(context), self.log
             )
-            self.record_landing(
-                context,
-                destination,
-                _landed_objects(state, destination),
-                self.s3_prefix_template or destination.prefix,
-                {"manifest": manifest["manifest"]},
-            )
-        failed = state.indexes(*FAILURES)
+            self._record_batch_landing(context, state, destination, manifest)
+        else:
+            manifest = read_manifests(state, conn_id=self.conn_id, spool=None)
         self.log.info("Batch finished: %s.", state.progress_line(time.time()))
-        if len(failed) > self.max_failed_items:
+        self.log.info(state.store.cost_line())
+        if manifest["failed"] > self.max_failed_items:
             context["ti"].xcom_push(key="manifest", value=manifest)
-            raise self._failed_items_error(state, failed)
-        self._ledger(context).forget()
+            raise self._failed_items_error(state, manifest)
+        # Kept until Airflow has recorded this success (see ledger/finished.py).
+        state.finished = mark_finished({"manifest": manifest}, state.store, context["ti"].try_number)
+        state.save()
         return manifest
+
+    def _return_recorded(self, context: Context, run: BatchRun) -> dict[str, Any]:
+        """An earlier try finished this batch and Airflow never confirmed its success (its worker
+        was lost first): hand back its manifest, paying for nothing."""
+        finished = run.state.finished
+        manifest = finished["manifest"]
+        self.log.info(
+            "Try %d of this task instance finished this batch (%d items, %d succeeded) and "
+            "Airflow never confirmed that try's success (its worker was lost before Airflow "
+            "recorded it), so this try returns its manifest and pays for nothing.",
+            finished["try"],
+            manifest["items"],
+            manifest["succeeded"],
+        )
+        if destination := self._s3_destination():
+            self._record_batch_landing(context, run.state, destination, manifest)
+        return manifest
+
+    def _record_batch_landing(
+        self, context: Context, state: Any, destination: S3Destination, manifest: dict[str, Any]
+    ) -> None:
+        self.record_landing(
+            context,
+            destination,
+            self.s3_prefix_template or destination.prefix,
+            count=manifest["images"],
+            size=manifest["bytes"],
+            extra={"manifest": manifest["manifest"]},
+            objects=_landed_objects(state, destination),
+            lineage=[_manifest_object(manifest["manifest"])],
+        )
+
+    def forget_ledger(self, store: Any) -> None:
+        """Called once Airflow has recorded this task's success (ledger/finished.py)."""
+        from airflow_provider_nanobanana.batch.state import BatchState
+
+        if (state := BatchState.load(store, expected=False)) is not None:
+            state.forget()
 
     # -- pieces ----------------------------------------------------------------------------------
 
@@ -260,49 +306,49 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
     def _open(self, context: Context, *, starting: bool) -> Iterator[BatchRun]:
         """Check everything, open the hook and the ledger, and hand the step its :class:`BatchRun`.
 
-        Every item is validated against the vendor's rules on every run (the list is rendered
-        again each time), so bad input fails before the first paid request and without retries.
+        A try's start validates every item against the vendor's rules, so bad input fails before
+        the first paid request and without retries; a resume within the try checks only that
+        the items are the ones the try started with (validating thousands of items on every
+        wake-up would cost each wake-up as much as the batch is long).
         """
         from airflow_provider_nanobanana.batch.items import fingerprint, item_requests
         from airflow_provider_nanobanana.batch.run import BatchRun, BatchSettings
         from airflow_provider_nanobanana.batch.state import BatchState
-        from airflow_provider_nanobanana.exceptions import NanoBananaInvalidRequestError
+        from airflow_provider_nanobanana.ledger.finished import recorded_as_success
+        from airflow_provider_nanobanana.ledger.store import TaskInstanceStore
         from airflow_provider_nanobanana.s3.landing import Landing, RunKeys
-        from airflow_provider_nanobanana.validation import invalid
 
         self.check_settings()
         requests = item_requests(self.items, self.kind, self.shared_settings())
         destination = self._s3_destination()
-        ledger = self._ledger(context)
+        store = TaskInstanceStore(context)
+        try_number = context["ti"].try_number
         with self._hook() as hook, contextlib.ExitStack() as stack:
             self.require_landing_for(hook, destination)
-            for index, request in enumerate(requests):
-                try:
-                    hook.validate(request)
-                except NanoBananaInvalidRequestError as error:
-                    raise invalid(
-                        f"items[{index}].{error.field}", error.value, error.allowed or str(error)
-                    ) from None
-            hook.validate_batch(requests)
+            if starting:
+                self._validate(hook, requests, destination)
             identity = fingerprint(requests, self.conn_id)
-            saved = ledger.recall()
-            if saved is None:
-                state = BatchState(identity, hook.vendor.value, len(requests), 0, 0.0)
-            elif saved["fingerprint"] != identity:
-                raise invalid(
-                    "items",
-                    f"{len(requests)} items (fingerprint {identity[:12]})",
-                    f"the {saved['size']} items an earlier try of this task instance submitted jobs "
-                    "for; their jobs are recorded in its ledger. Restore them, or clear the task to "
-                    "start a new batch",
+            state = BatchState.load(store, expected=starting and try_number > 1)
+            if state is not None and state.finished and recorded_as_success(store, state.finished["try"]):
+                self.log.info(
+                    "Try %d of this task instance succeeded and the task was cleared since: this try "
+                    "is a re-run and starts the batch anew.",
+                    state.finished["try"],
                 )
-            else:
-                state = BatchState.from_dict(saved)
-            if starting or saved is None:
-                state.begin_try(context["ti"].try_number, time.time() + self.timeout)
+                state.forget()
+                state = None
+            if state is None:
+                state = BatchState(
+                    store, identity, hook.vendor.value, len(requests), lands=destination is not None
+                )
+            elif state.fingerprint != identity:
+                raise _items_changed(requests, identity, state)
+            if starting:
+                state.begin_try(try_number, time.time() + self.timeout)
             land = None
             if destination is not None:
-                landing = stack.enter_context(Landing(destination, RunKeys.from_context(context), self.log))
+                run_keys = RunKeys.from_context(context)
+                landing = stack.enter_context(Landing(destination, run_keys, self.log, quiet=True))
 
                 def land(jobs: list[dict[str, Any]], in_hand: Sequence[Any] = ()) -> list[dict[str, Any]]:
                     return landing.land(jobs, prompt=None, in_hand=in_hand)
@@ -314,15 +360,29 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
                 on_unknown_submission=self.on_unknown_submission,
                 aws_conn_id=self.aws_conn_id,
             )
-            yield BatchRun(
-                requests,
-                state,
-                hook,
-                settings,
-                save=lambda current: ledger.remember(current.to_dict()),
-                land=land,
-                log=self.log,
+            yield BatchRun(requests, state, hook, settings, land=land, log=self.log)
+
+    def _validate(self, hook: Any, requests: Sequence[Any], destination: S3Destination | None) -> None:
+        from airflow_provider_nanobanana.batch.manifest import XCOM_ITEMS
+        from airflow_provider_nanobanana.exceptions import NanoBananaInvalidRequestError
+        from airflow_provider_nanobanana.validation import invalid
+
+        if destination is None and len(requests) > XCOM_ITEMS:
+            raise invalid(
+                "s3_output",
+                None,
+                f"an S3 destination for a batch of more than {XCOM_ITEMS} items ({len(requests)} "
+                "given): the images and the manifest that lists them go there, while the XCom lists "
+                f"only the first {XCOM_ITEMS}",
             )
+        for index, request in enumerate(requests):
+            try:
+                hook.validate(request)
+            except NanoBananaInvalidRequestError as error:
+                raise invalid(
+                    f"items[{index}].{error.field}", error.value, error.allowed or str(error)
+                ) from None
+        hook.validate_batch(requests)
 
     def _hook(self) -> NanoBananaBaseHook:
         from airflow_provider_nanobanana.hooks.registry import hook_for_connection
@@ -330,11 +390,6 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         # The batch queues what the vendor turns away and sends it again later, so the hook
         # itself never sleeps on a 429 in the worker.
         return hook_for_connection(self.conn_id, max_retries=0)
-
-    def _ledger(self, context: Context) -> Any:
-        from airflow_provider_nanobanana.operators.job_ledger import JobLedger
-
-        return JobLedger(context, name=LEDGER_NAME)
 
     def _s3_destination(self) -> S3Destination | None:
         from airflow_provider_nanobanana.validation import invalid
@@ -369,36 +424,51 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         if self.max_in_flight is not None:
             check_int("max_in_flight", self.max_in_flight, 1, 1000)
 
-    def _failed_items_error(self, state: Any, failed: list[int]) -> Exception:
+    def _failed_items_error(self, state: Any, manifest: dict[str, Any]) -> Exception:
         from airflow_provider_nanobanana.batch.state import RETRIED
         from airflow_provider_nanobanana.exceptions import (
             NanoBananaBatchItemsFailedError,
             NanoBananaBatchItemsRefusedError,
         )
 
-        shown = "; ".join(f"item {index}: {state.items[index].get('error')}" for index in failed[:5])
-        more = f"; and {len(failed) - 5} more" if len(failed) > 5 else ""
+        failures, failed = manifest["failures"], manifest["failed"]
+        shown = "; ".join(f"item {item['index']}: {item.get('error')}" for item in failures[:5])
+        more = f"; and {failed - 5} more" if failed > 5 else ""
         message = (
-            f"{len(failed)} of {state.size} items failed (max_failed_items={self.max_failed_items}); "
-            f"everything that succeeded was landed. {shown}{more}. The manifest (XCom 'manifest') "
-            "lists every item."
+            f"{failed} of {state.size} items failed (max_failed_items={self.max_failed_items}); "
+            f"everything that succeeded was landed. {shown}{more}. The manifest (XCom 'manifest', "
+            "and next to the images with s3_output) lists every item."
         )
-        if any(state.state_of(index) in RETRIED for index in failed):
+        if state.count(*RETRIED):
             return NanoBananaBatchItemsFailedError(message)
         return NanoBananaBatchItemsRefusedError(message)
 
 
-def _landed_objects(state: Any, destination: S3Destination) -> list[dict[str, Any]]:
-    """The landed objects as the landing code records them, rebuilt from the ledger."""
-    return [
-        {
-            **obj,
-            "uri": f"s3://{destination.bucket}/{obj['key']}",
-            "bucket": destination.bucket,
-            "vendor": state.vendor,
-            "job_id": record["job_id"],
-            "index": position,
-        }
-        for record in state.items.values()
-        for position, obj in enumerate(record.get("objects", ()))
-    ]
+def _items_changed(requests: Sequence[Any], identity: str, state: Any) -> Exception:
+    from airflow_provider_nanobanana.validation import invalid
+
+    return invalid(
+        "items",
+        f"{len(requests)} items (fingerprint {identity[:12]})",
+        f"the {state.size} items an earlier try of this task instance submitted jobs for; their "
+        "jobs are recorded in its ledger. Restore them, or clear the task to start a new batch",
+    )
+
+
+def _landed_objects(state: Any, destination: S3Destination) -> Iterator[dict[str, Any]]:
+    """The landed objects as the landing code records them, read from the ledger page by page."""
+    for _, record in state.every_record():
+        for position, obj in enumerate(record.get("objects", ())):
+            yield {
+                **obj,
+                "uri": f"s3://{destination.bucket}/{obj['key']}",
+                "bucket": destination.bucket,
+                "vendor": state.vendor,
+                "job_id": record["job_id"],
+                "index": position,
+            }
+
+
+def _manifest_object(uri: str) -> dict[str, Any]:
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    return {"bucket": bucket, "key": key}

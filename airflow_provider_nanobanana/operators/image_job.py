@@ -5,13 +5,16 @@ The flow, whatever the vendor:
 1. Validate everything that can be checked (the request, its ``s3://`` inputs, the S3
    destination) before any paid call; such errors fail the task without retries.
 2. If this task instance already submitted a job (a retry, a cleared running task, a worker
-   that died), reattach to it. Otherwise record the intent, submit, and record the job id at
-   once. A retry that finds an intent without a job id (the answer was lost) looks the job up
-   where the vendor allows it, and otherwise fails rather than risk paying twice
+   that died), reattach to it; if an earlier try finished it and Airflow never recorded that
+   try's success, return what it returned. Otherwise record the intent, submit, and record the
+   job id at once. A retry that finds an intent without a job id (the answer was lost) looks the
+   job up where the vendor allows it, and otherwise fails rather than risk paying twice
    (``on_unknown_submission``).
 3. Unless ``wait_for_completion=False``: defer to :class:`NanoBananaJobTrigger`, or poll in the
    worker with the same schedule and errors.
-4. Return the :mod:`~airflow_provider_nanobanana.summary` (URLs or references, never bytes).
+4. Return the :mod:`~airflow_provider_nanobanana.summary` (URLs or references, never bytes),
+   keeping it in the ledger until Airflow has recorded the success
+   (:mod:`~airflow_provider_nanobanana.ledger.finished`).
 
 Importing this module stays light (no httpx); hooks load when a task runs.
 """
@@ -28,6 +31,7 @@ from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_nanobanana.airflow_lookups import default_deferrable
 from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind, JobState
+from airflow_provider_nanobanana.ledger.finished import with_ledger_cleanup
 from airflow_provider_nanobanana.links import NanoBananaImageLink
 from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, s3_output_outlets
 
@@ -35,6 +39,8 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_nanobanana.hooks.base import NanoBananaBaseHook
+    from airflow_provider_nanobanana.ledger.job import JobLedger
+    from airflow_provider_nanobanana.ledger.store import TaskInstanceStore
     from airflow_provider_nanobanana.s3.destination import S3Destination
 
 # How long after the trigger's own deadline Airflow's deferral timeout fires: the trigger's clean
@@ -137,6 +143,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         **kwargs: Any,
     ) -> None:
         prefix_template = s3_output_outlets(s3_output, kwargs)
+        with_ledger_cleanup(kwargs)
         super().__init__(**kwargs)
         self.s3_prefix_template = prefix_template
         self.conn_id = conn_id
@@ -187,13 +194,15 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
             NanoBananaError,
             NanoBananaSubmissionUnknownError,
         )
-        from airflow_provider_nanobanana.operators.job_ledger import JobLedger
+        from airflow_provider_nanobanana.ledger.finished import finished_by, sweep_confirmed_entries
+        from airflow_provider_nanobanana.ledger.job import JobLedger
         from airflow_provider_nanobanana.s3.inputs import resolve_s3_inputs
         from airflow_provider_nanobanana.validation import check_choice
 
         check_choice("on_unknown_submission", self.on_unknown_submission, UNKNOWN_SUBMISSION_CHOICES)
         request = self.job_request()
         destination = self._s3_destination()  # a bad S3 setting fails now, before anything is paid for
+        sweep_confirmed_entries()
         ledger = JobLedger(context)
         with self._hook() as hook:
             self.require_landing_for(hook, destination)
@@ -206,7 +215,10 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
             )
             request = dataclasses.replace(request, images=images)
             hook.validate(request)
-            entry, result = self._reattach(hook, ledger, request)
+            entry = self._unfinished_entry(ledger)
+            if finished_by(entry) is not None:
+                return self._return_recorded(context, entry, destination)
+            entry, result = self._reattach(hook, ledger, request, entry)
             if result is None:
                 intent = {"vendor": hook.vendor.value, "sent_at": time.time(), "job_id": None}
                 ledger.remember(intent)
@@ -240,13 +252,60 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
             )
         return self.s3_output_destination()
 
+    def _unfinished_entry(self, ledger: JobLedger) -> dict[str, Any] | None:
+        """The ledger's entry, unless it records a finished try whose success Airflow recorded
+        (the task was cleared after succeeding: a re-run, which submits anew)."""
+        from airflow_provider_nanobanana.ledger.finished import finished_by, recorded_as_success
+
+        entry = ledger.recall()
+        if (done := finished_by(entry)) is not None and recorded_as_success(ledger.store, done):
+            self.log.info(
+                "Try %d of this task instance succeeded and the task was cleared since: this try is "
+                "a re-run and submits anew.",
+                done,
+            )
+            ledger.forget()
+            return None
+        return entry
+
+    def _return_recorded(
+        self, context: Context, entry: dict[str, Any], destination: S3Destination | None
+    ) -> dict[str, Any]:
+        """An earlier try finished this job and Airflow never confirmed its success (its worker
+        was lost first): hand back what that try returned, paying for nothing."""
+        from airflow_provider_nanobanana.ledger.finished import finished_by
+
+        summary = entry["summary"]
+        self.log.info(
+            "Try %d of this task instance finished %s job %s and Airflow never confirmed that "
+            "try's success (its worker was lost before Airflow recorded it), so this try returns "
+            "its result and pays for nothing.",
+            finished_by(entry),
+            summary["vendor"],
+            summary["job_id"],
+        )
+        context["ti"].xcom_push(key="job_id", value=summary["job_id"])
+        if destination is not None and summary.get("s3"):
+            prefix = self.s3_prefix_template or destination.prefix
+            self.record_objects_landed(context, destination, summary["s3"], prefix)
+        return summary
+
+    def forget_ledger(self, store: TaskInstanceStore) -> None:
+        """Called once Airflow has recorded this task's success (ledger/finished.py)."""
+        from airflow_provider_nanobanana.ledger.job import KEY
+
+        store.delete(KEY)
+
     def _reattach(
-        self, hook: NanoBananaBaseHook, ledger: Any, request: ImageJobRequest
+        self,
+        hook: NanoBananaBaseHook,
+        ledger: JobLedger,
+        request: ImageJobRequest,
+        entry: dict[str, Any] | None,
     ) -> tuple[dict[str, Any] | None, ImageJobResult | None]:
         """Find the job an earlier try of this task instance submitted, if it is still worth having."""
         from airflow_provider_nanobanana.exceptions import NanoBananaJobNotFoundError
 
-        entry = ledger.recall()
         if not entry or entry.get("vendor") != hook.vendor.value:
             return None, None
         if entry.get("job_id") is None:
@@ -296,7 +355,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         )
 
     def _recover_lost_submission(
-        self, hook: NanoBananaBaseHook, ledger: Any, request: ImageJobRequest, entry: dict[str, Any]
+        self, hook: NanoBananaBaseHook, ledger: JobLedger, request: ImageJobRequest, entry: dict[str, Any]
     ) -> tuple[dict[str, Any] | None, ImageJobResult | None]:
         """An earlier try sent the request and never heard back: find its job, or refuse to pay twice."""
         from datetime import datetime, timezone
@@ -370,7 +429,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         self, context: Context, event: dict[str, Any] | None = None, entry: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         from airflow_provider_nanobanana.events import results_from_event
-        from airflow_provider_nanobanana.operators.job_ledger import JobLedger
+        from airflow_provider_nanobanana.ledger.job import JobLedger
 
         ledger = JobLedger(context)
         entry = entry or ledger.recall() or {}
@@ -378,7 +437,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         return self._finish(context, result, entry, ledger)
 
     def _finish(
-        self, context: Context, result: ImageJobResult, entry: dict[str, Any] | None, ledger: Any
+        self, context: Context, result: ImageJobResult, entry: dict[str, Any] | None, ledger: JobLedger
     ) -> dict[str, Any]:
         from airflow_provider_nanobanana.exceptions import NanoBananaJobFailedError
         from airflow_provider_nanobanana.polling import job_failed_error
@@ -418,7 +477,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
                     prefix_template=self.s3_prefix_template or destination.prefix,
                     in_hand=[result],
                 )
-        ledger.forget()
+        ledger.finish(entry or {}, summary)
         return summary
 
     def on_kill(self) -> None:

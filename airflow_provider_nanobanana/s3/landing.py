@@ -113,10 +113,15 @@ class Landing:
     building a boto3 client and an HTTP pool for each line would cost more than its upload.
     """
 
-    def __init__(self, destination: S3Destination, run: RunKeys, log: logging.Logger) -> None:
+    def __init__(
+        self, destination: S3Destination, run: RunKeys, log: logging.Logger, *, quiet: bool = False
+    ) -> None:
         self.destination = destination.checked()
         self.run = run
         self.log = log
+        # A batch lands a few images at every step and logs its own progress: its landings say
+        # what they did at DEBUG.
+        self._summary_level = logging.DEBUG if quiet else logging.INFO
         self._uploader: _Uploader | None = None  # opened by the first landing with images
         self._http = httpx.Client(
             verify=_tls_context(),
@@ -177,7 +182,8 @@ class Landing:
         if failures:
             raise _missing_images_error(failures, landed, len(refs), log)
         total = sum(item["size"] for item in landed)
-        log.info(
+        log.log(
+            self._summary_level,
             "Landed %s (%s) in s3://%s/%s in %.1f s.",
             wording.plural(len(landed), "image"),
             wording.size(total),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -107,46 +107,66 @@ class LandsImagesInS3:
     ) -> list[dict[str, Any]]:
         """Land ``jobs``; ``prefix_template`` is the prefix as the DAG wrote it, before rendering;
         ``in_hand`` holds results whose inline images this task has just read."""
-        from airflow.providers.common.compat.sdk import AssetAlias
-
         from airflow_provider_nanobanana.s3.landing import RunKeys, land_jobs
 
         landed = land_jobs(
             jobs, destination, RunKeys.from_context(context), prompt=prompt, log=self.log, in_hand=in_hand
         )
+        self.record_objects_landed(context, destination, landed, prefix_template)
+        return landed
+
+    def record_objects_landed(
+        self, context: Context, destination: S3Destination, landed: list[dict[str, Any]], prefix_template: str
+    ) -> None:
+        """:meth:`record_landing` for a few objects, listed in the destination event's extra."""
+        from airflow.providers.common.compat.sdk import AssetAlias
+
         objects: Any = [{name: item[name] for name in _OBJECT_FIELDS} for item in landed]
         if hasattr(context["outlet_events"][AssetAlias(DESTINATIONS_ALIAS)], "dataset_alias_events"):
             # Airflow 2 hashes each extra value of an alias event: the list goes as JSON text.
             objects = json.dumps(objects)
-        self.record_landing(context, destination, landed, prefix_template, {"objects": objects})
-        return landed
+        self.record_landing(
+            context,
+            destination,
+            prefix_template,
+            count=len(landed),
+            size=sum(item["size"] for item in landed),
+            extra={"objects": objects},
+            objects=landed,
+            lineage=landed,
+        )
 
     def record_landing(
         self,
         context: Context,
         destination: S3Destination,
-        landed: list[dict[str, Any]],
         prefix_template: str,
+        *,
+        count: int,
+        size: int,
         extra: Mapping[str, Any],
+        objects: Iterable[dict[str, Any]],
+        lineage: list[dict[str, Any]],
     ) -> None:
-        """One asset event on the destination for ``landed`` objects (plus ``extra``), an event
-        per object on ``asset_alias`` if set, and the objects as this task's lineage outputs."""
+        """One asset event on the destination for ``count`` objects of ``size`` bytes (plus
+        ``extra``), an event per object on ``asset_alias`` if set, and ``lineage`` (objects with
+        ``bucket`` and ``key``) as this task's OpenLineage outputs."""
         from airflow.providers.common.compat.sdk import Asset, AssetAlias
 
-        self._landed = landed
+        self._landed = lineage
         uri = destination_uri(destination.bucket, prefix_template)
-        counts = {"count": len(landed), "bytes": sum(item["size"] for item in landed)}
+        counts = {"count": count, "bytes": size}
         context["outlet_events"][AssetAlias(DESTINATIONS_ALIAS)].add(Asset(uri), extra={**counts, **extra})
         self.log.info("Recorded the landing as an asset event on %s.", uri)
         if destination.asset_alias:
             events = context["outlet_events"][AssetAlias(destination.asset_alias)]
-            for item in landed:
+            for item in objects:
                 extra = {
                     name: item[name]
                     for name in ("sha256", "size", "content_type", "vendor", "job_id", "index")
                 }
                 events.add(Asset(item["uri"]), extra=extra)
-            self.log.info("Recorded %d asset events on AssetAlias(%r).", len(landed), destination.asset_alias)
+            self.log.info("Recorded %d asset events on AssetAlias(%r).", count, destination.asset_alias)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         from airflow.providers.common.compat.openlineage.facet import Dataset

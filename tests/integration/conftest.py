@@ -59,23 +59,25 @@ def run_dag(airflow_db, nanobanana_connections, example_bucket, monkeypatch):
 
 @pytest.fixture
 def kill_worker_once_recorded(monkeypatch):
-    """Arm a worker death: the first time the batch ledger records items with ``field`` (a job id,
-    or a Gemini batch), the write lands and the task process dies. Returns the list that records
-    how many such items there were when it died."""
-    from airflow_provider_nanobanana.operators.job_ledger import JobLedger
+    """Arm a worker death: the first time a page of the batch ledger records items with ``field``
+    (a job id, or a Gemini batch), the write lands and the task process dies. Returns the list
+    that records how many such items there were when it died."""
+    from airflow_provider_nanobanana.batch.state import HEAD
+    from airflow_provider_nanobanana.ledger.store import TaskInstanceStore
 
-    remember = JobLedger.remember
+    set_value = TaskInstanceStore.set
     deaths: list[int] = []
 
     def arm(field: str) -> list[int]:
-        def remember_then_die(self, entry):
-            remember(self, entry)
-            recorded = [item for item in entry.get("items", {}).values() if item.get(field)]
-            if not deaths and recorded:
+        def set_then_die(self, name, value):
+            set_value(self, name, value)
+            page = value if name.startswith(f"{HEAD}.p") else {}
+            recorded = [record for record in page.values() if record.get(field)]
+            if recorded and not deaths:
                 deaths.append(len(recorded))
                 raise SystemExit("worker killed mid-batch")
 
-        monkeypatch.setattr(JobLedger, "remember", remember_then_die)
+        monkeypatch.setattr(TaskInstanceStore, "set", set_then_die)
         return deaths
 
     return arm

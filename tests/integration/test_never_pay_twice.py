@@ -13,7 +13,7 @@ import pytest
 
 from airflow_provider_nanobanana import polling
 from airflow_provider_nanobanana.emulator import Fault
-from airflow_provider_nanobanana.operators.job_ledger import JobLedger
+from airflow_provider_nanobanana.ledger.job import JobLedger
 
 from .conftest import task_states
 

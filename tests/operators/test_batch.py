@@ -1,17 +1,19 @@
 """The batch operator over real HTTP against the emulator (and moto's S3 server): bounded in flight,
-one trigger per wait, a ledger that makes retries reattach, refusals counted against
-``max_failed_items``, and a manifest in XCom and next to the images."""
+polling in the worker while jobs keep ending and one trigger per wait otherwise, a ledger that
+makes retries reattach and outlives the work until Airflow records the success, refusals counted
+against ``max_failed_items``, and a manifest next to the images with a bounded one in XCom."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from typing import Any
 
 import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
 
-from airflow_provider_nanobanana.batch.state import BatchState
+from airflow_provider_nanobanana.batch.state import HEAD, BatchState
 from airflow_provider_nanobanana.emulator import Fault
 from airflow_provider_nanobanana.exceptions import (
     NanoBananaBatchItemsFailedError,
@@ -20,13 +22,27 @@ from airflow_provider_nanobanana.exceptions import (
 )
 from airflow_provider_nanobanana.hooks.registry import hook_for_connection
 from airflow_provider_nanobanana.jobs import ImageJobRequest, JobKind
-from airflow_provider_nanobanana.operators.batch import LEDGER_NAME, NanoBananaBatchImageOperator
+from airflow_provider_nanobanana.ledger.store import TaskInstanceStore
+from airflow_provider_nanobanana.operators import batch as batch_operator
+from airflow_provider_nanobanana.operators.batch import NanoBananaBatchImageOperator
 from airflow_provider_nanobanana.triggers.batch import NanoBananaBatchTrigger
 
-from .conftest import CONN_IDS
+from .conftest import CONN_IDS, airflow_records_success
 from .support import VENDORS, run_trigger
 
 SUBMIT_ENDPOINT = {"modelslab": "text2img", "acedata": "images"}
+
+
+@pytest.fixture(autouse=True)
+def no_minimum_deferral(monkeypatch):
+    """The emulator's jobs take 0.2 s: a deferred wait need not hold back its first poll here."""
+    monkeypatch.setattr(batch_operator, "MIN_DEFERRAL", 0.0)
+
+
+@pytest.fixture
+def defers_at_once(monkeypatch):
+    """The task defers as soon as a poll finds nothing ended, instead of polling on in its worker."""
+    monkeypatch.setattr(batch_operator, "STAY_IN_WORKER", 0.0)
 
 
 def batch(vendor: str, items: Any, **kwargs: Any) -> NanoBananaBatchImageOperator:
@@ -55,17 +71,17 @@ def drive(operator: NanoBananaBatchImageOperator, context: dict[str, Any]) -> tu
 
 
 def saved_state(context: dict[str, Any]) -> BatchState:
-    return BatchState.from_dict(context["task_state_store"].get(LEDGER_NAME))
+    return BatchState.load(TaskInstanceStore(context), expected=False)
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
 def test_a_batch_lands_every_item_keeping_at_most_max_in_flight_jobs(
-    emulator, nanobanana_s3, nanobanana_bucket, context, vendor
+    emulator, nanobanana_s3, nanobanana_bucket, context, defers_at_once, vendor
 ):
-    manifest, triggers = drive(
-        batch(vendor, prompts(7), max_in_flight=3, s3_output={"bucket": nanobanana_bucket, "prefix": "cat"}),
-        context,
+    operator = batch(
+        vendor, prompts(7), max_in_flight=3, s3_output={"bucket": nanobanana_bucket, "prefix": "cat"}
     )
+    manifest, triggers = drive(operator, context)
 
     assert emulator.counters()["accepted"][vendor] == 7
     assert max(len(trigger.job_ids) for trigger in triggers) <= 3
@@ -84,8 +100,34 @@ def test_a_batch_lands_every_item_keeping_at_most_max_in_flight_jobs(
     assert len(landed) == 7
     body = client.get_object(Bucket=nanobanana_bucket, Key=landed[0]["key"])["Body"].read()
     assert hashlib.sha256(body).hexdigest() == landed[0]["sha256"]
-    assert context["task_state_store"].get(LEDGER_NAME) is None, "a finished batch forgets its ledger"
-    assert len(json.dumps(manifest)) < 400 * 7, "the XCom grows with the items, not the images' bytes"
+    assert saved_state(context).finished["manifest"] == manifest, "kept until the success is recorded"
+    airflow_records_success(operator, context)
+    assert context["task_state_store"].data == {}, "then every page and the head go"
+
+
+def test_while_jobs_keep_ending_the_batch_polls_in_its_worker_and_never_defers(emulator, context):
+    manifest, triggers = drive(batch("acedata", prompts(12), max_in_flight=4), context)
+
+    assert manifest["succeeded"] == 12
+    assert triggers == [], "each deferral is a task start, and a race with the scheduler"
+    assert emulator.counters()["accepted"]["acedata"] == 12
+
+
+def test_a_batch_defers_only_after_a_quiet_spell_and_its_trigger_waits_out_the_minimum(
+    emulator, context, monkeypatch
+):
+    monkeypatch.setattr(batch_operator, "STAY_IN_WORKER", 0.3)
+    monkeypatch.setattr(batch_operator, "MIN_DEFERRAL", 15.0)
+    emulator.configure(processing_seconds=3)
+    with pytest.raises(TaskDeferred) as deferred:
+        batch("acedata", prompts(2), poll_interval=0.1).execute(context)
+
+    trigger = deferred.value.trigger
+    polls = emulator.counters()["requests"]["acedata:tasks"]
+    assert polls >= 2, "the worker polled before deferring"
+    assert trigger.first_poll_at >= time.time() + 14, (
+        "the trigger cannot fire before the scheduler saw the deferral"
+    )
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
@@ -104,7 +146,9 @@ def test_an_item_field_the_job_model_does_not_know_is_named(emulator, context):
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
-def test_a_retry_reattaches_to_every_recorded_job_and_pays_only_for_the_rest(emulator, context, vendor):
+def test_a_retry_reattaches_to_every_recorded_job_and_pays_only_for_the_rest(
+    emulator, context, defers_at_once, vendor
+):
     first = batch(vendor, prompts(6), max_in_flight=4)
     with pytest.raises(TaskDeferred):
         first.execute(context)  # the first wave is in flight; the worker dies here
@@ -176,12 +220,10 @@ def test_a_failed_vendor_job_is_sent_again_by_the_retry_and_nothing_else_is(emul
 def test_an_item_sent_without_a_recorded_job_id_is_found_at_acedata(emulator, context):
     """A worker killed between the intent and the job id: AceData is searched, nothing is resent."""
     with hook_for_connection(CONN_IDS["acedata"]) as hook:
-        sent_at = __import__("time").time() - 1
+        sent_at = time.time() - 1
         hook.submit(ImageJobRequest(kind=JobKind.GENERATE, prompt="product photo 0"))
-    state = BatchState("", "acedata", 2, 1, 0.0)
-    state.intend([0], sent_at)
     operator = batch("acedata", prompts(2))
-    context["task_state_store"].set(LEDGER_NAME, {**state.to_dict(), "fingerprint": fingerprint_of(operator)})
+    earlier_try_sent(context, operator, "acedata", sent_at)
     context["ti"].try_number = 2
 
     manifest, _ = drive(operator, context)
@@ -191,10 +233,8 @@ def test_an_item_sent_without_a_recorded_job_id_is_found_at_acedata(emulator, co
 
 
 def test_an_item_sent_without_a_recorded_job_id_at_modelslab_is_possibly_billed_not_resent(emulator, context):
-    state = BatchState("", "modelslab", 2, 1, 0.0)
-    state.intend([0], 1_700_000_000.0)
     operator = batch("modelslab", prompts(2), max_failed_items=1)
-    context["task_state_store"].set(LEDGER_NAME, {**state.to_dict(), "fingerprint": fingerprint_of(operator)})
+    earlier_try_sent(context, operator, "modelslab", 1_700_000_000.0)
     context["ti"].try_number = 2
 
     manifest, _ = drive(operator, context)
@@ -204,7 +244,7 @@ def test_an_item_sent_without_a_recorded_job_id_at_modelslab_is_possibly_billed_
     assert "may exist and be billed" in manifest["results"][0]["error"]
 
 
-def test_a_retry_whose_items_changed_refuses_to_reattach_by_index(emulator, context):
+def test_a_retry_whose_items_changed_refuses_to_reattach_by_index(emulator, context, defers_at_once):
     with pytest.raises(TaskDeferred):
         batch("acedata", prompts(3)).execute(context)
     context["ti"].try_number = 2
@@ -229,6 +269,16 @@ def fingerprint_of(operator: NanoBananaBatchImageOperator) -> str:
     return fingerprint(requests, operator.conn_id)
 
 
+def earlier_try_sent(context: dict[str, Any], operator: Any, vendor: str, sent_at: float) -> None:
+    """The ledger as a first try leaves it when its worker dies between item 0's intent and its
+    job id."""
+    size = len(operator.items)
+    state = BatchState(TaskInstanceStore(context), fingerprint_of(operator), vendor, size, lands=False)
+    state.begin_try(1, time.time() + 60)
+    state.intend([0], sent_at)
+    state.save()
+
+
 def test_a_landed_batch_is_one_asset_event_on_its_destination_naming_the_manifest(
     emulator, nanobanana_s3, nanobanana_bucket, context
 ):
@@ -246,20 +296,23 @@ def test_a_landed_batch_is_one_asset_event_on_its_destination_naming_the_manifes
     assert extra["bytes"] == manifest["bytes"] > 0
 
 
-def test_the_ledger_is_a_variable_before_airflow_3_3_and_a_retry_reattaches_through_it(
-    emulator, legacy_context, variables
+def test_the_ledger_is_variables_before_airflow_3_3_and_a_retry_reattaches_through_them(
+    emulator, legacy_context, variables, defers_at_once
 ):
     with pytest.raises(TaskDeferred):
         batch("acedata", prompts(4), max_in_flight=2).execute(legacy_context)
-    (raw,) = variables.values()
-    assert sorted(json.loads(raw)["items"]) == ["0", "1"]
+    (page,) = [json.loads(raw) for name, raw in variables.items() if name.startswith(f"{HEAD}.p0__")]
+    assert sorted(page) == ["0", "1"]
+    assert any(name.startswith(f"{HEAD}__") for name in variables), "and a head beside its pages"
 
     legacy_context["ti"].try_number = 2
-    manifest, _ = drive(batch("acedata", prompts(4), max_in_flight=2), legacy_context)
+    operator = batch("acedata", prompts(4), max_in_flight=2)
+    manifest, _ = drive(operator, legacy_context)
 
     assert manifest["succeeded"] == 4
     assert emulator.counters()["accepted"]["acedata"] == 4
-    assert variables == {}, "a finished batch deletes its Variable"
+    airflow_records_success(operator, legacy_context)
+    assert variables == {}, "once Airflow records the success, every Variable of the ledger goes"
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
@@ -269,7 +322,7 @@ def test_a_try_past_its_deadline_fails_and_its_retry_reattaches_to_the_running_j
     emulator.configure(processing_seconds=3)
     with pytest.raises(NanoBananaBatchItemsFailedError, match="still running at the deadline"):
         drive(batch(vendor, prompts(2), timeout=1), context)
-    assert saved_state(context).indexes("timed_out") == [0, 1]
+    assert [saved_state(context).state_of(index) for index in (0, 1)] == ["timed_out"] * 2
 
     context["ti"].try_number = 2
     manifest, _ = drive(batch(vendor, prompts(2), timeout=60), context)
@@ -291,7 +344,7 @@ def test_a_vendor_echoing_the_key_in_a_failed_item_leaves_no_key_in_the_manifest
     assert DEFAULT_ACEDATA_TOKEN not in text
 
 
-def test_each_step_logs_the_batch_progress_a_person_can_follow(emulator, context, task_log):
+def test_each_step_logs_the_batch_progress_a_person_can_follow(emulator, context, task_log, defers_at_once):
     drive(batch("acedata", prompts(3), max_in_flight=2), context)
 
     lines = [line for line in task_log().splitlines() if "Batch:" in line]

@@ -18,7 +18,7 @@ from airflow_provider_nanobanana.exceptions import (
 )
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
 
-from .conftest import CONN_IDS, ledger_entry
+from .conftest import CONN_IDS, airflow_records_success, ledger_entry
 from .support import VENDORS, run_trigger
 
 FAILURE_MESSAGES = {"modelslab": "Failed, Try Again", "acedata": "generation failed"}
@@ -44,7 +44,7 @@ def defer(operator: NanoBananaGenerateImageOperator, context: dict[str, Any]) ->
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
-def test_success_event_becomes_the_summary_and_forgets_the_job(emulator, context, vendor):
+def test_success_event_becomes_the_summary_kept_until_airflow_records_the_success(emulator, context, vendor):
     operator = generate(vendor, count=2)
     deferred = defer(operator, context)
     (event,) = run_trigger(deferred.trigger)
@@ -62,8 +62,10 @@ def test_success_event_becomes_the_summary_and_forgets_the_job(emulator, context
     assert summary["requested_count"] == summary["delivered_count"] == 2
     assert summary["submitted_at"] == entry["submitted_at"]
     assert summary["elapsed_seconds"] >= 0
-    assert ledger_entry(context) is None
     assert emulator.counters()["accepted"][vendor] == 1
+    assert ledger_entry(context)["summary"] == summary, "a worker lost now leaves a retry that pays nothing"
+    airflow_records_success(operator, context)
+    assert ledger_entry(context) is None
 
 
 def test_success_event_resumes_with_the_ledger_entry_when_kwargs_are_missing(emulator, context):
@@ -72,7 +74,7 @@ def test_success_event_resumes_with_the_ledger_entry_when_kwargs_are_missing(emu
     (event,) = run_trigger(deferred.trigger)
     summary = operator.execute_complete(context, event=event)
     assert summary["submitted_at"] == deferred.kwargs["entry"]["submitted_at"]
-    assert ledger_entry(context) is None
+    assert ledger_entry(context)["summary"] == summary
 
 
 @pytest.mark.parametrize("vendor", VENDORS)

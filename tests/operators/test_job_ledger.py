@@ -1,25 +1,29 @@
-"""JobLedger: the task state store on Airflow 3.3+, an Airflow Variable before that."""
+"""The job ledger: the task state store on Airflow 3.3+, an Airflow Variable before that; an entry
+outlives the work it records until Airflow has recorded the task's success."""
 
 from __future__ import annotations
 
 import json
 
 from airflow.models.variable import Variable as VariableModel
+from airflow_fakes import FakeTaskInstance, FakeVariable
 
-from airflow_provider_nanobanana.operators.job_ledger import STATE_KEY, JobLedger
+from airflow_provider_nanobanana.ledger.finished import FINISHED, finished_by, forget_after_recorded_success
+from airflow_provider_nanobanana.ledger.job import KEY, JobLedger
+from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
 
-from .conftest import FakeTaskInstance, FakeVariable, variable_name
+from .conftest import variable_name
 
 ENTRY = {"vendor": "acedata", "job_id": "task-1", "submitted_at": 1_700_000_000.5}
 
 
 def test_state_store_backend_remembers_recalls_and_forgets(context):
     ledger = JobLedger(context)
-    assert ledger.uses_state_store
+    assert ledger.store.uses_state_store
     assert ledger.recall() is None
 
     ledger.remember(ENTRY)
-    assert context["task_state_store"].data == {STATE_KEY: ENTRY}
+    assert context["task_state_store"].data == {KEY: ENTRY}
     assert JobLedger(context).recall() == ENTRY, "a new try sees what the earlier one stored"
 
     ledger.forget()
@@ -28,7 +32,7 @@ def test_state_store_backend_remembers_recalls_and_forgets(context):
 
 def test_variable_backend_is_keyed_by_the_task_instance(legacy_context):
     ledger = JobLedger(legacy_context)
-    assert not ledger.uses_state_store
+    assert not ledger.store.uses_state_store
 
     ledger.remember(ENTRY)
     name = variable_name(legacy_context["ti"])
@@ -74,3 +78,36 @@ def test_a_first_try_reads_its_variable_once(legacy_context, monkeypatch):
 
     assert JobLedger(legacy_context).recall() is None
     assert len(reads) == 1, "a first try has no entry to miss: no waiting"
+
+
+def test_a_finished_entry_records_the_try_and_the_task_instance_it_belongs_to(context):
+    context["ti"].try_number = 3
+    JobLedger(context).finish(ENTRY, {"job_id": "task-1"})
+
+    entry = JobLedger(context).recall()
+    assert finished_by(entry) == 3
+    assert entry["summary"] == {"job_id": "task-1"}
+    assert (entry[FINISHED]["dag_id"], entry[FINISHED]["map_index"]) == ("nanobanana_dag", -1)
+
+
+def test_the_success_callback_deletes_the_entry_only_once_airflow_reads_the_task_as_successful(context):
+    operator = NanoBananaGenerateImageOperator(task_id="draw", conn_id="c", prompt="a banana")
+    context["task"] = operator
+    JobLedger(context).finish(ENTRY, {"job_id": "task-1"})
+    (callback, *_) = operator.on_success_callback
+
+    callback(context)  # Airflow has not recorded the success (it reads "running")
+    assert finished_by(JobLedger(context).recall()) == 1, "kept: a retry must not pay again"
+
+    context["ti"].recorded_state = "success"
+    callback(context)
+    assert JobLedger(context).recall() is None
+
+
+def test_the_cleanup_runs_before_the_dags_own_success_callbacks(context):
+    seen = []
+    operator = NanoBananaGenerateImageOperator(
+        task_id="draw", conn_id="c", prompt="a banana", on_success_callback=seen.append
+    )
+    assert operator.on_success_callback[0] is forget_after_recorded_success
+    assert len(operator.on_success_callback) == 2, "the DAG's callback is kept"

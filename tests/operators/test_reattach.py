@@ -56,7 +56,7 @@ def test_retry_reattaches_to_a_pending_job_without_submitting_again(emulator, co
     assert counters["accepted"][vendor] == 1, "the retry must not pay for a second job"
     assert counters["requests"][f"{vendor}:{SUBMIT_ENDPOINT[vendor]}"] == 1
     assert context["ti"].xcom == [("job_id", entry["job_id"])]
-    assert ledger_entry(context) is None
+    assert ledger_entry(context)["summary"] == summary
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
@@ -86,7 +86,7 @@ def test_retry_submits_anew_when_the_earlier_job_failed(emulator, context, vendo
     assert summary["state"] == "succeeded"
     assert summary["job_id"] != entry["job_id"]
     assert emulator.counters()["accepted"][vendor] == 2
-    assert ledger_entry(context) is None
+    assert ledger_entry(context)["job_id"] == summary["job_id"]
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
@@ -143,7 +143,7 @@ def test_retry_reattaches_through_the_variable_fallback(emulator, legacy_context
 
     assert summary["job_id"] == entry["job_id"]
     assert emulator.counters()["accepted"][vendor] == 1
-    assert name not in FakeVariable.store, "the Variable is deleted once the task is done with the job"
+    assert json.loads(FakeVariable.store[name])["summary"] == summary, "kept until the success is recorded"
 
 
 def test_variable_fallback_remembers_a_fresh_submission_until_the_job_is_done(emulator, legacy_context):
@@ -157,7 +157,7 @@ def test_variable_fallback_remembers_a_fresh_submission_until_the_job_is_done(em
     summary = generate("acedata").execute(legacy_context)
     assert summary["job_id"] == entry["job_id"]
     assert emulator.counters()["accepted"]["acedata"] == 1
-    assert FakeVariable.store == {}
+    assert ledger_entry(legacy_context)["summary"] == summary
 
 
 def test_deferrable_retry_of_a_finished_job_returns_without_deferring(emulator, context):
@@ -170,4 +170,4 @@ def test_deferrable_retry_of_a_finished_job_returns_without_deferring(emulator, 
     assert summary["job_id"] == entry["job_id"]
     assert summary["state"] == "succeeded"
     assert emulator.counters()["accepted"]["acedata"] == 1
-    assert ledger_entry(context) is None
+    assert ledger_entry(context)["summary"] == summary

@@ -1,0 +1,1 @@
+"""What a paying task keeps across its tries so that it never pays twice."""

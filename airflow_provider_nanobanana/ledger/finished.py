@@ -38,9 +38,14 @@ FINISHED = "finished"
 log = logging.getLogger(__name__)
 
 
+def finish_marker(store: TaskInstanceStore, try_number: int, **outcome: Any) -> dict[str, Any]:
+    """What the try that did the work records: which try, when, for whom, and ``outcome``."""
+    return {"try": try_number, "at": time.time(), **asdict(store.task_instance), **outcome}
+
+
 def mark_finished(entry: dict[str, Any], store: TaskInstanceStore, try_number: int) -> dict[str, Any]:
-    """``entry`` as the try that did the work leaves it: which try, when, and for whom."""
-    return {**entry, FINISHED: {"try": try_number, "at": time.time(), **asdict(store.task_instance)}}
+    """``entry`` as the try that did the work leaves it (:func:`finish_marker` under ``finished``)."""
+    return {**entry, FINISHED: finish_marker(store, try_number)}
 
 
 def finished_by(entry: dict[str, Any] | None) -> int | None:

@@ -106,9 +106,9 @@ class TaskInstanceStore:
             Variable.delete(self.variable_key(name))
 
     def cost_line(self) -> str:
-        """``Ledger: 34 writes, 212.0 KiB, largest value 9.1 KiB (task state store).``"""
+        """``Ledger: 34 writes, 217,088 bytes, the largest 9,334 bytes (task state store).``"""
         where = "task state store" if self._store is not None else "Airflow Variables"
         return (
-            f"Ledger: {wording.plural(self.writes, 'write')}, {wording.size(self.bytes_written)}, "
-            f"largest value {wording.size(self.largest_value)} ({where})."
+            f"Ledger: {wording.plural(self.writes, 'write')}, {self.bytes_written:,} bytes, the largest "
+            f"{self.largest_value:,} bytes ({where})."
         )

@@ -241,7 +241,7 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
 
     def _finish(self, context: Context, run: BatchRun) -> dict[str, Any]:
         from airflow_provider_nanobanana.batch.manifest import read_manifests, write_manifest
-        from airflow_provider_nanobanana.ledger.finished import mark_finished
+        from airflow_provider_nanobanana.ledger.finished import finish_marker
         from airflow_provider_nanobanana.s3.landing import RunKeys
 
         state = run.state
@@ -253,12 +253,11 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         else:
             manifest = read_manifests(state, conn_id=self.conn_id, spool=None)
         self.log.info("Batch finished: %s.", state.progress_line(time.time()))
-        self.log.info(state.store.cost_line())
         if manifest["failed"] > self.max_failed_items:
             context["ti"].xcom_push(key="manifest", value=manifest)
             raise self._failed_items_error(state, manifest)
         # Kept until Airflow has recorded this success (see ledger/finished.py).
-        state.finished = mark_finished({"manifest": manifest}, state.store, context["ti"].try_number)
+        state.finished = finish_marker(state.store, context["ti"].try_number, manifest=manifest)
         state.save()
         return manifest
 
@@ -343,7 +342,7 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
                 )
             elif state.fingerprint != identity:
                 raise _items_changed(requests, identity, state)
-            if starting:
+            if starting and not state.finished:
                 state.begin_try(try_number, time.time() + self.timeout)
             land = None
             if destination is not None:
@@ -360,7 +359,11 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
                 on_unknown_submission=self.on_unknown_submission,
                 aws_conn_id=self.aws_conn_id,
             )
-            yield BatchRun(requests, state, hook, settings, land=land, log=self.log)
+            try:
+                yield BatchRun(requests, state, hook, settings, land=land, log=self.log)
+            finally:
+                if store.writes:  # what this stay on a worker cost the metadata DB
+                    self.log.info(store.cost_line())
 
     def _validate(self, hook: Any, requests: Sequence[Any], destination: S3Destination | None) -> None:
         from airflow_provider_nanobanana.batch.manifest import XCOM_ITEMS

@@ -121,7 +121,7 @@ class Landing:
         self.log = log
         # A batch lands a few images at every step and logs its own progress: its landings say
         # what they did at DEBUG.
-        self._summary_level = logging.DEBUG if quiet else logging.INFO
+        self._level = logging.DEBUG if quiet else logging.INFO
         self._uploader: _Uploader | None = None  # opened by the first landing with images
         self._http = httpx.Client(
             verify=_tls_context(),
@@ -161,7 +161,7 @@ class Landing:
             log.info("Nothing to land: the jobs delivered no images.")
             return []
         if self._uploader is None:
-            self._uploader = _Uploader(destination, run, log)
+            self._uploader = _Uploader(destination, run, log, self._level)
         uploader = self._uploader
 
         def land(item: tuple[Mapping[str, Any], ImageRef]) -> dict[str, Any]:
@@ -183,7 +183,7 @@ class Landing:
             raise _missing_images_error(failures, landed, len(refs), log)
         total = sum(item["size"] for item in landed)
         log.log(
-            self._summary_level,
+            self._level,
             "Landed %s (%s) in s3://%s/%s in %.1f s.",
             wording.plural(len(landed), "image"),
             wording.size(total),
@@ -219,12 +219,13 @@ class _Uploader:
     of its own while the first downloads start; the first body to prove an image waits for it.
     """
 
-    def __init__(self, destination: S3Destination, run: RunKeys, log: logging.Logger) -> None:
+    def __init__(self, destination: S3Destination, run: RunKeys, log: logging.Logger, level: int) -> None:
         from airflow.providers.common.compat.sdk import get_hook_lineage_collector
 
         self.destination = destination
         self.run = run
         self.log = log
+        self.level = level  # of the line each landed object logs
         self.lineage = get_hook_lineage_collector()
         opener = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanobanana-s3-client")
         self._s3 = opener.submit(S3Connection.open, destination.aws_conn_id)
@@ -297,7 +298,8 @@ class _ImageObject:
         assert self.upload is not None
         self._s3(self.upload.complete, {"sha256": sha256})
         self.uploader.record_lineage(self.upload.key)
-        self.uploader.log.info(
+        self.uploader.log.log(
+            self.uploader.level,
             "%s: %s %s -> %s (sha256 %s%s) in %.2f s",
             self.ref,
             wording.size(size),

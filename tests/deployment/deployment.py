@@ -58,6 +58,11 @@ class SQLiteDatabase:
         self.path = path
         self.url = f"sqlite:///{path}"
 
+    def query(self, sql: str, *params: object) -> list[tuple[object, ...]]:
+        """Rows of one read, as the deployment's own processes see the file."""
+        with closing(sqlite3.connect(self.path, timeout=30)) as db:
+            return db.execute(sql, params).fetchall()
+
     def dump(self) -> str:
         """Every row of every table, as text (what ``pg_dump --data-only`` shows)."""
         with closing(sqlite3.connect(self.path)) as db:

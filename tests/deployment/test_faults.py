@@ -319,3 +319,44 @@ def test_clearing_a_running_task_reattaches_and_clearing_a_finished_one_submits_
     assert run.state == "success"
     assert vendor.counters()["accepted"]["acedata"] == 2, "a cleared finished task is a re-run"
     assert_no_secret_anywhere(airflow, [run])
+
+
+def finished_ledgers(airflow: AirflowDeployment, run: Run) -> set[str]:
+    """Tasks of ``run`` whose ledger says their work is done (read from the metadata DB)."""
+    rows = airflow.database.query(
+        "SELECT task_id, value FROM task_state_store WHERE dag_id = ? AND run_id = ? AND key NOT LIKE '%.p%'",
+        run.dag_id,
+        run.run_id,
+    )
+    return {task_id for task_id, value in rows if '"finished"' in value}
+
+
+def test_a_task_runner_killed_after_the_work_but_before_airflow_records_it_pays_nothing_again(
+    airflow: AirflowDeployment, vendor: Emulator, s3: LocalS3
+):
+    """The window in which Airflow has not yet recorded a finished task's success: the first try
+    of each task holds there (``post_execute``) and its runner is killed, as an OOM kill would."""
+    vendor.reset()
+    run = trigger(airflow.api, "nanobanana_lost_after_work")
+    deadline = time.monotonic() + 240
+    while finished_ledgers(airflow, run) != {"generate", "batch"}:
+        assert time.monotonic() < deadline, f"the work never finished: {finished_ledgers(airflow, run)}"
+        time.sleep(0.5)
+    refresh(airflow.api, [run])
+    runners = airflow.task_runners()
+    for ti in run.task_instances:
+        os.kill(runners[ti["id"]], signal.SIGKILL)
+
+    wait_for(airflow.api, [run], timeout=300)
+
+    assert run.state == "success"
+    assert {ti["task_id"]: ti["try_number"] for ti in run.task_instances} == {"generate": 2, "batch": 2}
+    assert vendor.counters()["accepted"]["acedata"] == 21, "1 + 20 paid, none twice"
+    logs = task_logs(airflow.api, run)
+    for task_id in ("generate", "batch"):
+        assert "Airflow never confirmed that try's success" in logs[(task_id, -1, 2)]
+    listed = s3.client().list_objects_v2(Bucket="nanobanana-images", Prefix="lost-after-work/")["Contents"]
+    assert len([obj for obj in listed if obj["Key"].endswith(".png")]) == 21, "one object per paid image"
+    assert xcom(airflow.api, run, "batch")["succeeded"] == 20
+    assert finished_ledgers(airflow, run) == set(), "once Airflow recorded the success, the ledgers went"
+    assert_no_secret_anywhere(airflow, [run])

@@ -136,6 +136,7 @@ def pipeline_checks() -> None:
                     )
                 )
             check(f"retry reattaches {vendor}")(lambda vendor=vendor: retry_reattaches(emulator, vendor))
+        check("retry after the work pays nothing")(lambda: retry_after_the_work_pays_nothing(emulator))
         for deferrable in (False, True):
             mode = "deferrable" if deferrable else "sync"
             check(f"batch catalogue {mode}")(
@@ -204,6 +205,44 @@ def retry_reattaches(emulator, vendor: str) -> None:
         JobLedger.remember = remember
     assert dag_run.get_task_instance("generate").try_number == 2, "the first try died"
     assert emulator.counters()["accepted"][vendor] == 1, emulator.counters()["accepted"]
+
+
+def retry_after_the_work_pays_nothing(emulator) -> None:
+    """The first try dies right after its ledger records the finished job, before Airflow records
+    the success: the retry returns that job and pays nothing, and once Airflow has recorded the
+    success the ledger goes (Airflow 3: the success callback; 2.11: the next task's sweep)."""
+    import sqlite3
+    from contextlib import closing
+
+    from airflow_provider_nanobanana.ledger.finished import sweep_confirmed_entries
+    from airflow_provider_nanobanana.ledger.job import JobLedger
+
+    emulator.reset()
+    finish, deaths = JobLedger.finish, []
+
+    def finish_then_die(self, entry, summary):
+        finish(self, entry, summary)
+        if not deaths:
+            deaths.append(summary["job_id"])
+            raise SystemExit("worker lost after the work, before Airflow recorded it")
+
+    JobLedger.finish = finish_then_die
+    try:
+        dag_run = run_dag("nanobanana_test_retry_acedata", deferrable=False)
+    finally:
+        JobLedger.finish = finish
+    assert dag_run.get_task_instance("generate").try_number == 2, "the first try died"
+    assert emulator.counters()["accepted"]["acedata"] == 1, emulator.counters()["accepted"]
+    sweep_confirmed_entries()
+    dag_id = "nanobanana_test_retry_acedata"
+    with closing(sqlite3.connect(HOME / "airflow.db")) as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        query = "SELECT count(*) FROM variable WHERE description LIKE ?"
+        left = db.execute(query, (f"Nano Banana ledger % of {dag_id} /%",)).fetchone()[0]
+        if "task_state_store" in tables:
+            query = "SELECT count(*) FROM task_state_store WHERE dag_id = ?"
+            left += db.execute(query, (dag_id,)).fetchone()[0]
+    assert left == 0, f"{left} ledger values left after Airflow recorded the success"
 
 
 def run_catalogue(emulator, s3, bucket: str, deferrable: bool) -> None:

@@ -42,11 +42,16 @@ def _child(tool: str, job: dict, emulator_url: str, large: int, bucket: str) -> 
         url = job["images"][0]
         if tool == "ours":
             from airflow_provider_nanobanana.s3.destination import S3Destination
-            from airflow_provider_nanobanana.s3.landing import RunKeys, land_jobs
+            from airflow_provider_nanobanana.s3.landing import land_jobs
+            from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
             destination = S3Destination(bucket=bucket, prefix=prefix)
             return land_jobs(
-                [job], destination, RunKeys("bench", "run", "t", -1), prompt=None, log=logging.getLogger()
+                [job],
+                destination,
+                TaskInstanceKey("bench", "t", "run", -1),
+                prompt=None,
+                log=logging.getLogger(),
             )
         else:
             from airflow.providers.amazon.aws.transfers.http_to_s3 import HttpToS3Operator

@@ -17,8 +17,9 @@ from typing import IO, Any
 from airflow_provider_nanobanana.batch.state import FAILURES, LANDED, SUCCEEDED, BatchState
 from airflow_provider_nanobanana.s3.destination import S3Destination
 from airflow_provider_nanobanana.s3.keys import render_key
-from airflow_provider_nanobanana.s3.landing import RunKeys, S3Connection
+from airflow_provider_nanobanana.s3.landing import S3Connection
 from airflow_provider_nanobanana.s3.retries import with_s3_retries
+from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
 MANIFEST_TEMPLATE = "{prefix}/{dag_id}/{run_id}/{task_id}/{map_index}/manifest.json"
 # Items listed in the XCom (and failures, apart): about 200 bytes each, so the XCom stays far
@@ -74,7 +75,7 @@ def read_manifests(state: BatchState, *, conn_id: str, spool: IO[bytes] | None) 
 
 
 def write_manifest(
-    state: BatchState, conn_id: str, destination: S3Destination, run: RunKeys, log: logging.Logger
+    state: BatchState, conn_id: str, destination: S3Destination, run: TaskInstanceKey, log: logging.Logger
 ) -> dict[str, Any]:
     """Put the S3 manifest (overwritten by each try, like the images); return the XCom manifest
     with the S3 manifest's URI."""

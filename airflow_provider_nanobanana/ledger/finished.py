@@ -32,7 +32,8 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from airflow_provider_nanobanana.ledger.store import TaskInstanceKey, TaskInstanceStore
+from airflow_provider_nanobanana.ledger.store import TaskInstanceStore
+from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
 FINISHED = "finished"
 log = logging.getLogger(__name__)

@@ -16,40 +16,17 @@ counts what it writes, so a task can say what its ledger cost the metadata DB.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from airflow.providers.common.compat.sdk import Variable
 
 from airflow_provider_nanobanana import wording
 from airflow_provider_nanobanana.airflow_lookups import confirmed_lookup
+from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
 # Half of Airflow's default per-value limit: room for a record that grows after it was paged.
 VALUE_BUDGET = 32 * 1024
-
-
-@dataclass(frozen=True)
-class TaskInstanceKey:
-    """The task instance a ledger belongs to; never the try."""
-
-    dag_id: str
-    task_id: str
-    run_id: str
-    map_index: int
-
-    @classmethod
-    def from_context(cls, context: Any) -> TaskInstanceKey:
-        ti = context["ti"]
-        return cls(ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1))
-
-    def __str__(self) -> str:
-        return f"{self.dag_id} / {self.task_id} / {self.run_id} / map {self.map_index}"
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(str(self).encode()).hexdigest()
 
 
 class TaskInstanceStore:

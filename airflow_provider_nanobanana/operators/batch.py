@@ -242,12 +242,12 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
     def _finish(self, context: Context, run: BatchRun) -> dict[str, Any]:
         from airflow_provider_nanobanana.batch.manifest import read_manifests, write_manifest
         from airflow_provider_nanobanana.ledger.finished import finish_marker
-        from airflow_provider_nanobanana.s3.landing import RunKeys
+        from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
         state = run.state
         if destination := self._s3_destination():
             manifest = write_manifest(
-                state, self.conn_id, destination, RunKeys.from_context(context), self.log
+                state, self.conn_id, destination, TaskInstanceKey.from_context(context), self.log
             )
             self._record_batch_landing(context, state, destination, manifest)
         else:
@@ -315,7 +315,8 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         from airflow_provider_nanobanana.batch.state import BatchState
         from airflow_provider_nanobanana.ledger.finished import recorded_as_success
         from airflow_provider_nanobanana.ledger.store import TaskInstanceStore
-        from airflow_provider_nanobanana.s3.landing import Landing, RunKeys
+        from airflow_provider_nanobanana.s3.landing import Landing
+        from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
         self.check_settings()
         requests = item_requests(self.items, self.kind, self.shared_settings())
@@ -346,7 +347,7 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
                 state.begin_try(try_number, time.time() + self.timeout)
             land = None
             if destination is not None:
-                run_keys = RunKeys.from_context(context)
+                run_keys = TaskInstanceKey.from_context(context)
                 landing = stack.enter_context(Landing(destination, run_keys, self.log, quiet=True))
 
                 def land(jobs: list[dict[str, Any]], in_hand: Sequence[Any] = ()) -> list[dict[str, Any]]:

@@ -36,10 +36,11 @@ from airflow_provider_nanobanana.s3.destination import S3Destination
 from airflow_provider_nanobanana.s3.keys import render_key
 from airflow_provider_nanobanana.s3.upload import ObjectUpload
 from airflow_provider_nanobanana.summary import INLINE_SCHEME
+from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 from airflow_provider_nanobanana.validation import invalid
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Context
+    pass
 
 # S3 allows 2 KB of user metadata in all; leave room for the fixed entries.
 _MAX_PROMPT_METADATA = 1500
@@ -48,21 +49,6 @@ _RETENTION = {
     "modelslab": "ModelsLab deletes them 24 hours after generation unless the account has vendor-side S3",
     "acedata": "AceData does not document how long its CDN keeps them",
 }
-
-
-@dataclass(frozen=True)
-class RunKeys:
-    """The task-instance values keys are rendered from; stable across tries of one task instance."""
-
-    dag_id: str
-    run_id: str
-    task_id: str
-    map_index: int
-
-    @classmethod
-    def from_context(cls, context: Context) -> RunKeys:
-        ti = context["ti"]
-        return cls(ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", -1))
 
 
 def as_job_list(jobs: Any) -> list[Mapping[str, Any]]:
@@ -95,7 +81,7 @@ def as_job_list(jobs: Any) -> list[Mapping[str, Any]]:
 def land_jobs(
     jobs: Sequence[Mapping[str, Any]],
     destination: S3Destination,
-    run: RunKeys,
+    run: TaskInstanceKey,
     *,
     prompt: str | None,
     log: logging.Logger,
@@ -114,7 +100,7 @@ class Landing:
     """
 
     def __init__(
-        self, destination: S3Destination, run: RunKeys, log: logging.Logger, *, quiet: bool = False
+        self, destination: S3Destination, run: TaskInstanceKey, log: logging.Logger, *, quiet: bool = False
     ) -> None:
         self.destination = destination.checked()
         self.run = run
@@ -219,7 +205,9 @@ class _Uploader:
     of its own while the first downloads start; the first body to prove an image waits for it.
     """
 
-    def __init__(self, destination: S3Destination, run: RunKeys, log: logging.Logger, level: int) -> None:
+    def __init__(
+        self, destination: S3Destination, run: TaskInstanceKey, log: logging.Logger, level: int
+    ) -> None:
         from airflow.providers.common.compat.sdk import get_hook_lineage_collector
 
         self.destination = destination
@@ -356,7 +344,7 @@ def _check_job(job: Mapping[str, Any]) -> None:
         )
 
 
-def _key_values(run: RunKeys, job: Mapping[str, Any], index: int, ext: str) -> dict[str, Any]:
+def _key_values(run: TaskInstanceKey, job: Mapping[str, Any], index: int, ext: str) -> dict[str, Any]:
     return {
         "vendor": job["vendor"],
         "dag_id": run.dag_id,

@@ -107,10 +107,16 @@ class LandsImagesInS3:
     ) -> list[dict[str, Any]]:
         """Land ``jobs``; ``prefix_template`` is the prefix as the DAG wrote it, before rendering;
         ``in_hand`` holds results whose inline images this task has just read."""
-        from airflow_provider_nanobanana.s3.landing import RunKeys, land_jobs
+        from airflow_provider_nanobanana.s3.landing import land_jobs
+        from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
         landed = land_jobs(
-            jobs, destination, RunKeys.from_context(context), prompt=prompt, log=self.log, in_hand=in_hand
+            jobs,
+            destination,
+            TaskInstanceKey.from_context(context),
+            prompt=prompt,
+            log=self.log,
+            in_hand=in_hand,
         )
         self.record_objects_landed(context, destination, landed, prefix_template)
         return landed

@@ -10,13 +10,16 @@ import pytest
 from airflow_provider_nanobanana.hooks.registry import hook_for_vendor
 from airflow_provider_nanobanana.jobs import ImageJobRequest, JobKind
 from airflow_provider_nanobanana.s3.destination import S3Destination
-from airflow_provider_nanobanana.s3.landing import RunKeys, land_jobs
+from airflow_provider_nanobanana.s3.landing import land_jobs
 from airflow_provider_nanobanana.summary import summarize
+from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
 PROMPT = "A banana-shaped airship over a data centre"
 CONN_IDS = {"modelslab": "nanobanana_modelslab_default", "acedata": "nanobanana_acedata_default"}
 SIZES = {"modelslab": {"width": 1024, "height": 1024}, "acedata": {"aspect_ratio": "1:1"}}
-RUN = RunKeys(dag_id="images", run_id="manual__2026-11-20T10:00:00+00:00", task_id="to_s3", map_index=-1)
+RUN = TaskInstanceKey(
+    dag_id="images", run_id="manual__2026-11-20T10:00:00+00:00", task_id="to_s3", map_index=-1
+)
 LOG = logging.getLogger("tests.s3")
 
 

@@ -120,11 +120,13 @@ ACEDATA_FORM = ConnectionForm(
 )
 
 GEMINI_MODELS = (
+    "gemini-3.1-flash-image",
+    "gemini-3.1-flash-lite-image",
+    "gemini-3-pro-image",
+    "gemini-nano-banana-2.1",
     "gemini-2.5-flash-image",
     "gemini-3-pro-image-preview",
-    "gemini-3-pro-image",
     "gemini-3.1-flash-image-preview",
-    "gemini-3.1-flash-image",
 )
 
 GEMINI_FORM = ConnectionForm(
@@ -136,13 +138,13 @@ GEMINI_FORM = ConnectionForm(
         "password": "your Gemini API key from Google AI Studio (sent as x-goog-api-key)",
         "host": "https://generativelanguage.googleapis.com (leave empty unless you use a proxy or the "
         "emulator)",
-        "extra": '{"default_model": "gemini-2.5-flash-image", "timeout": 60, "max_retries": 3}',
+        "extra": '{"default_model": "gemini-3.1-flash-image", "timeout": 60, "max_retries": 3}',
     },
     conn_fields={
         "default_model": {
             "label": "Default model",
             "description": "Model used when a task does not name one.",
-            "schema": _optional("string", enum=[*GEMINI_MODELS, None], default="gemini-2.5-flash-image"),
+            "schema": _optional("string", enum=[*GEMINI_MODELS, None], default=GEMINI_MODELS[0]),
         },
         "timeout": _TIMEOUT_FIELD,
         "max_retries": _RETRIES_FIELD,

@@ -80,6 +80,25 @@ def check_choice(field: str, value: Any, choices: Collection[str]) -> str:
     return value
 
 
+def check_model_choice(
+    field: str,
+    value: Any,
+    model: str,
+    choices_by_model: Mapping[str, Collection[str]],
+    *,
+    none_reason: str = "",
+) -> str:
+    """``value`` if ``model`` takes it. Otherwise the error names the model, what it takes (or
+    ``none_reason`` when it takes nothing), and the models of the same vendor that take ``value``."""
+    allowed = choices_by_model[model]
+    if value in allowed:
+        return value
+    rule = f"one of {', '.join(allowed)} for {model}" if allowed else none_reason or f"nothing for {model}"
+    takers = [name for name, choices in choices_by_model.items() if value in choices]
+    elsewhere = f"{value} is taken by {', '.join(takers)}" if takers else f"no model here takes {value!r}"
+    raise invalid(field, value, f"{rule} ({elsewhere})")
+
+
 def yes_no(field: str, value: Any) -> str:
     """ModelsLab flags are the strings "yes"/"no"; accept Python booleans too, since DAGs use them."""
     if value is True or value == "yes":

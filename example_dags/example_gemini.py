@@ -31,7 +31,7 @@ with DAG(
         task_id="poster",
         conn_id="nanobanana_gemini_default",
         prompt="A retro travel poster of a banana plantation at dawn",
-        model="gemini-3-pro-image-preview",
+        model="gemini-3-pro-image",  # Nano Banana Pro: it thinks, drafts first; only its final image lands
         aspect_ratio="2:3",
         resolution="2K",
         s3_output={"bucket": BUCKET, "prefix": "gemini/posters"},
@@ -48,7 +48,7 @@ with DAG(
         task_id="fruit_cards",
         conn_id="nanobanana_gemini_default",
         items=[f"A {fruit} drawn as a {style}" for fruit in FRUITS for style in STYLES],
-        model="gemini-2.5-flash-image",
+        model="gemini-3.1-flash-image",  # Nano Banana 2
         aspect_ratio="4:5",
         max_failed_items=1,
         s3_output={"bucket": BUCKET, "prefix": "gemini/fruit"},

@@ -38,7 +38,7 @@ from airflow_provider_nanobanana.exceptions import (
 )
 from airflow_provider_nanobanana.hooks.base import NanoBananaBaseHook
 from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobState
-from airflow_provider_nanobanana.polling import job_failed_error
+from airflow_provider_nanobanana.polling import TRANSIENT_POLL_ERRORS, job_failed_error
 from airflow_provider_nanobanana.summary import summarize
 
 # How long an item the vendor turned away without accepting it (429 without Retry-After, 5xx)
@@ -104,8 +104,6 @@ class BatchRun:
     def poll(self) -> tuple[list[ImageJobResult], list[str]]:
         """Ask the vendor once about every job in flight: the ones that ended, and the ids it
         does not know. A poll that fails for a transient reason reports nothing."""
-        from airflow_provider_nanobanana.polling import TRANSIENT_POLL_ERRORS
-
         job_ids = self.waiting_for()
         try:
             found = self.hook.get_jobs(job_ids)
@@ -166,17 +164,24 @@ class BatchRun:
             if index is None:
                 return  # not an item of this step, or a line read twice
             if isinstance(outcome, NanoBananaError):  # its line failed, or its answer was blocked
-                refused = isinstance(outcome, NanoBananaContentPolicyError | NanoBananaInvalidRequestError)
-                self.state.end(index, REFUSED if refused else FAILED, self.hook.scrub(str(outcome)))
+                # A server-side failure may pass in another bulk job: the retry sends only those.
+                retried = isinstance(outcome, TRANSIENT_POLL_ERRORS)
+                self.state.end(index, FAILED if retried else REFUSED, self.hook.scrub(str(outcome)))
                 return
             self._take_job(index, outcome)
             if self.state.state_of(index) == SUCCEEDED:
                 self._land([index], in_hand=[outcome])
 
-        lines = self.hook.read_bulk_results(bulk, list(members), take)
+        answers = self.hook.read_bulk_results(bulk, list(members), take)
         for index in members.values():
-            self.state.end(index, FAILED, f"{label} {bulk.job_id}: no line for this item in its results")
-        self.log.info("%s %s: read %s of results.", label, bulk.job_id, wording.plural(lines, "line"))
+            self.state.end(index, FAILED, f"{label} {bulk.job_id}: no answer for this item in its results")
+        self.log.info(
+            "%s %s (%s): read %s.",
+            label,
+            bulk.job_id,
+            bulk.metadata.get("batch_state"),
+            wording.plural(answers, "answer"),
+        )
 
     def time_out(self) -> None:
         """The try's deadline passed: see :meth:`BatchState.time_out`."""

@@ -1,9 +1,10 @@
 """``nanobanana-emulator``: run the emulator in the foreground until SIGINT or SIGTERM.
 
 The first output line is always ``Nano Banana emulator listening on <url>`` (flushed at once), so
-a script or test that starts it with ``--port 0`` can read the chosen port from it. With ``--s3``
-a local S3 endpoint (moto) runs beside it, holding the example DAGs' bucket and input images, and
-the connections to paste into Airflow are printed for both.
+a script or test that starts it with ``--port 0`` can read the chosen port from it. The
+connections to give Airflow follow, one ``AIRFLOW_CONN_...`` line per vendor (ModelsLab, AceData,
+Google Gemini), and with ``--s3`` a local S3 endpoint (moto) runs beside it, holding the example
+DAGs' bucket and input images, with its connection line too.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = EmulatorSettings()
     parser = argparse.ArgumentParser(
         prog="nanobanana-emulator",
-        description="Local emulator of the ModelsLab and AceData Cloud Nano Banana image APIs.",
+        description=(
+            "Local emulator of the Nano Banana image APIs of ModelsLab, AceData Cloud and Google's "
+            "Gemini API (generateContent, the Files API and Batch)."
+        ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default)")
@@ -64,6 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--acedata-key", action="append", metavar="KEY", help="accepted AceData token (repeatable)"
     )
+    parser.add_argument(
+        "--gemini-key", action="append", metavar="KEY", help="accepted Gemini API key (repeatable)"
+    )
+    parser.add_argument(
+        "--gemini-state-prefix",
+        choices=("BATCH_STATE_", "JOB_STATE_"),
+        default=defaults.gemini_state_prefix,
+        help="how Gemini batch states are spelled: REST or SDK (default: %(default)s)",
+    )
     parser.add_argument("--modelslab-queue-limit", type=int, help="ModelsLab queued jobs allowed per key")
     parser.add_argument(
         "--modelslab-base64-shape",
@@ -91,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = EmulatorSettings(
             modelslab_keys=tuple(args.modelslab_key or defaults.modelslab_keys),
             acedata_tokens=tuple(args.acedata_key or defaults.acedata_tokens),
+            gemini_keys=tuple(args.gemini_key or defaults.gemini_keys),
+            gemini_state_prefix=args.gemini_state_prefix,
             processing_seconds=args.processing_seconds,
             processing_seconds_max=args.processing_seconds_max,
             eta_noise=args.eta_noise,
@@ -118,12 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Nano Banana emulator listening on {emulator.url}", flush=True)
         print(f"ModelsLab keys: {', '.join(settings.modelslab_keys)}", flush=True)
         print(f"AceData tokens: {', '.join(settings.acedata_tokens)}", flush=True)
+        print(f"Gemini API keys: {', '.join(settings.gemini_keys)}", flush=True)
         for fault in settings.faults:
             print(f"Fault armed: {fault}", flush=True)
-        print(
-            f"AIRFLOW_CONN_NANOBANANA_MODELSLAB_DEFAULT='{emulator.connection_json('modelslab')}'", flush=True
-        )
-        print(f"AIRFLOW_CONN_NANOBANANA_ACEDATA_DEFAULT='{emulator.connection_json('acedata')}'", flush=True)
+        for vendor in ("modelslab", "acedata", "gemini"):
+            conn = f"AIRFLOW_CONN_NANOBANANA_{vendor.upper()}_DEFAULT"
+            print(f"{conn}='{emulator.connection_json(vendor)}'", flush=True)
         if args.s3:
             s3 = _local_s3(parser, args.host, args.s3_port)
             running.callback(s3.stop)

@@ -29,6 +29,7 @@ JOB_KINDS = frozenset(
         "moderation",
         "quota",
         "partial",
+        "line_error",
     }
 )
 FAILING_KINDS = frozenset({"job_fails", "job_fails_echoing_key"})

@@ -1,7 +1,10 @@
 """Google's Gemini API for Nano Banana: ``generateContent``, the Files API and Batch.
 
 - ``POST /v1beta/models/{model}:generateContent`` answers once the image exists, the image inline
-  as base64 beside a text part. A blocked request is HTTP 200 too: ``promptFeedback.blockReason``
+  as base64 beside a text part. A thinking model (Gemini 3 Pro Image always, the others at
+  ``thinkingLevel: HIGH``) first answers two interim *thought* images, parts marked
+  ``"thought": true``, as Google's image-generation page shows, and its final image part carries
+  a ``thoughtSignature``. A blocked request is HTTP 200 too: ``promptFeedback.blockReason``
   (fault ``moderation``) or a candidate with ``finishReason: IMAGE_SAFETY`` and no image
   (``no_image``). Every answered request counts as accepted (billed).
 - ``GET /v1beta/models/{model}``: the model, free (what ``test_connection`` calls).
@@ -10,11 +13,14 @@
 - ``POST /v1beta/models/{model}:batchGenerateContent``: a batch from an uploaded JSONL file of
   ``{"key", "request"}`` lines (one accepted job, however many lines). ``GET /v1beta/batches/{id}``
   is the operation: ``PENDING``, ``RUNNING``, then ``SUCCEEDED`` with ``response.responsesFile``,
-  or ``FAILED`` (``job_fails``) / ``EXPIRED`` (``expired``), spelled ``BATCH_STATE_*`` or
-  ``JOB_STATE_*`` (setting ``gemini_state_prefix``). ``GET /v1beta/batches`` lists them, paged.
+  ``PARTIALLY_SUCCEEDED`` when some lines failed, or ``FAILED`` (``job_fails``) / ``EXPIRED``
+  (``expired``), spelled ``BATCH_STATE_*`` or ``JOB_STATE_*`` (setting ``gemini_state_prefix``).
+  ``GET /v1beta/batches`` lists them, paged.
 - ``GET /download/v1beta/files/{id}:download?alt=media``: the results JSONL, one line per request
-  in input order, each ``{"key", "response"}`` or ``{"key", "status"}`` (a line that failed:
-  fault ``partial``; blocked: ``moderation``).
+  in input order, each ``{"key", "response"}`` or ``{"key", "status"}``: a ``google.rpc.Status``
+  whose ``code`` is a gRPC code (``line_error`` faults: the last lines fail, one a hit, in the order
+  the faults were added, each with the code its ``status`` gives, default 13 ``INTERNAL``;
+  ``partial``: the last line, 13; blocked: ``moderation``).
 
 Errors are ``google.rpc.Status`` bodies. No key: 403 ``PERMISSION_DENIED``; a wrong key: 400
 ``INVALID_ARGUMENT`` with ``ErrorInfo`` reason ``API_KEY_INVALID``, as Google answers; 429
@@ -30,7 +36,7 @@ import math
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -43,15 +49,32 @@ from airflow_provider_nanobanana.emulator.wire import DROP, Reply, Request, Rout
 
 TEN_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 FOURTEEN_RATIOS = (*TEN_RATIOS, "1:4", "4:1", "1:8", "8:1")
-# model -> (aspect ratios, imageSize values; empty: the model takes no imageSize)
-MODELS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "gemini-2.5-flash-image": (TEN_RATIOS, ()),
-    "gemini-3-pro-image-preview": (TEN_RATIOS, ("1K", "2K", "4K")),
-    "gemini-3-pro-image": (TEN_RATIOS, ("1K", "2K", "4K")),
-    "gemini-3.1-flash-image-preview": (FOURTEEN_RATIOS, ("512", "1K", "2K", "4K")),
-    "gemini-3.1-flash-image": (FOURTEEN_RATIOS, ("512", "1K", "2K", "4K")),
+FIFTEEN_RATIOS = (*FOURTEEN_RATIOS, "9:21")
+LEVELS = ("MINIMAL", "HIGH")
+
+
+@dataclass(frozen=True)
+class _Model:
+    """What a model takes (``sizes`` empty: no imageSize), and whether it always thinks."""
+
+    ratios: tuple[str, ...]
+    sizes: tuple[str, ...]
+    thinking_levels: tuple[str, ...] = ()
+    always_thinks: bool = False
+
+
+MODELS: dict[str, _Model] = {
+    "gemini-2.5-flash-image": _Model(TEN_RATIOS, ()),
+    "gemini-3-pro-image-preview": _Model(TEN_RATIOS, ("1K", "2K", "4K"), always_thinks=True),
+    "gemini-3-pro-image": _Model(TEN_RATIOS, ("1K", "2K", "4K"), always_thinks=True),
+    "gemini-3.1-flash-image-preview": _Model(FOURTEEN_RATIOS, ("512", "1K", "2K", "4K")),
+    "gemini-3.1-flash-image": _Model(FIFTEEN_RATIOS, ("512", "1K", "2K", "4K"), LEVELS),
+    "gemini-3.1-flash-lite-image": _Model(TEN_RATIOS, ("1K",), LEVELS),
+    "gemini-nano-banana-2.1": _Model(FOURTEEN_RATIOS, ("1K", "2K", "4K"), LEVELS),
 }
+_DRAFTS = 2  # interim images a thinking model shows before its final one
 _SCALES = {"512": 0.5, "1K": 1.0, "2K": 2.0, "4K": 4.0}
+_ANSWERED = ("SUCCEEDED", "PARTIALLY_SUCCEEDED")
 _PAGE = 50
 _FILE_KINDS = frozenset({"expired", "truncated", "not_image"})
 _BATCH_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch"
@@ -65,11 +88,19 @@ class _Refusal(Exception):
 
 
 @dataclass(frozen=True)
+class _Plan:
+    """What one request draws, and whether the model thinks aloud first (thought drafts)."""
+
+    spec: ImageSpec
+    thinks: bool
+
+
+@dataclass(frozen=True)
 class _Line:
     """One request of a batch: what it draws, or the status it fails with."""
 
     key: str
-    spec: ImageSpec | None
+    plan: _Plan | None
     status: dict[str, Any] | None = None
     blocked: bool = False
 
@@ -82,7 +113,7 @@ class GeminiBatch(Job):
     model: str
     input_file: str
     lines: tuple[_Line, ...]
-    ending: str  # SUCCEEDED, FAILED or EXPIRED
+    ending: str  # SUCCEEDED, PARTIALLY_SUCCEEDED, FAILED or EXPIRED
     pending_until: float
 
     def state(self, now: float) -> str:
@@ -90,13 +121,18 @@ class GeminiBatch(Job):
             return "PENDING"
         return "RUNNING" if now < self.ready_at else self.ending
 
+    @property
+    def answered(self) -> bool:
+        """Its results file exists (some lines may be errors)."""
+        return self.ending in _ANSWERED
+
     def operation(self, prefix: str, now: float | None = None) -> dict[str, Any]:
         now = time.time() if now is None else now
         state = self.state(now)
-        done = state in ("SUCCEEDED", "FAILED", "EXPIRED")
-        succeeded = sum(1 for line in self.lines if line.spec is not None and not line.blocked)
+        done = state in (*_ANSWERED, "FAILED", "EXPIRED")
+        succeeded = sum(1 for line in self.lines if line.plan is not None and not line.blocked)
         stats = {"requestCount": str(len(self.lines))}
-        if done and state == "SUCCEEDED":
+        if done and state in _ANSWERED:
             stats["successfulRequestCount"] = str(succeeded)
             stats["failedRequestCount"] = str(len(self.lines) - succeeded)
         else:
@@ -115,7 +151,7 @@ class GeminiBatch(Job):
         operation: dict[str, Any] = {"name": self.job_id, "metadata": batch, "done": done}
         if done:
             batch["endTime"] = _rfc3339(self.ready_at)
-        if state == "SUCCEEDED":
+        if state in _ANSWERED:
             operation["response"] = {"@type": _OUTPUT_TYPE, "responsesFile": self.results_file}
         elif state == "FAILED":
             operation["error"] = {"code": 13, "message": self.failure_text("The batch failed.")}
@@ -226,9 +262,10 @@ def _invalid(message: str) -> _Refusal:
 # -- requests ------------------------------------------------------------------------------------
 
 
-def _plan(model: str, body: Any, index: int, seed: int) -> ImageSpec:
+def _plan(model: str, body: Any, index: int, seed: int) -> _Plan:
     """Check one ``GenerateContentRequest`` for ``model``; return what it draws."""
-    ratios, sizes = MODELS[model]
+    rules = MODELS[model]
+    ratios, sizes = rules.ratios, rules.sizes
     if not isinstance(body, dict) or not isinstance(body.get("contents"), list) or not body["contents"]:
         raise _invalid("* GenerateContentRequest.contents: contents is not specified")
     parts = [
@@ -261,8 +298,13 @@ def _plan(model: str, body: Any, index: int, seed: int) -> ImageSpec:
     size = image_config.get("imageSize", image_config.get("image_size"))
     if size is not None and size not in sizes:
         raise _invalid(f"Unsupported image size {size!r} for {model}.")
+    thinking = config.get("thinkingConfig", config.get("thinking_config")) or {}
+    level = thinking.get("thinkingLevel", thinking.get("thinking_level"))
+    if level is not None and level not in rules.thinking_levels:
+        raise _invalid(f"Thinking level {level!r} is not supported for {model}.")
     width, height = _pixels(ratio, _SCALES[size or "1K"])
-    return ImageSpec(GEMINI, " ".join(texts), width, height, index, 1, seed)
+    spec = ImageSpec(GEMINI, " ".join(texts), width, height, index, 1, seed)
+    return _Plan(spec, thinks=rules.always_thinks or level == "HIGH")
 
 
 # Google's 1K sizes (nanobanana docs); the four extra ratios of 3.1 Flash are computed.
@@ -304,18 +346,26 @@ def _model(request: Request) -> str:
     return model
 
 
-def _answer(spec: ImageSpec, runtime: Runtime, model: str) -> dict[str, Any]:
-    """A ``GenerateContentResponse`` with the image inline, as Google writes it."""
-    settings = runtime.settings
-    image = pad(render(spec, "png"), "png", settings.image_padding_bytes)
+def _answer(plan: _Plan, runtime: Runtime, model: str) -> dict[str, Any]:
+    """A ``GenerateContentResponse`` with the image inline, as Google writes it: a thinking model's
+    thought drafts first (``"thought": true``), then the final image with its signature."""
+    spec = plan.spec
+    image = pad(render(spec, "png"), "png", runtime.settings.image_padding_bytes)
+    parts: list[dict[str, Any]] = []
+    if plan.thinks:
+        parts.append({"text": "**Composing the scene**\nTrying two layouts first.", "thought": True})
+        for draft in range(_DRAFTS):
+            sketch = render(replace(spec, seed=spec.seed + 1 + draft), "png")
+            parts.append({"inlineData": _inline(sketch), "thought": True})
+    final: dict[str, Any] = {"inlineData": _inline(image)}
+    if plan.thinks:
+        final["thoughtSignature"] = base64.b64encode(secrets.token_bytes(_SIGNATURE_BYTES)).decode()
+    parts += [{"text": f"Here is your image: {spec.prompt[:60]}"}, final]
     return {
         "candidates": [
             {
                 "content": {
-                    "parts": [
-                        {"text": f"Here is your image: {spec.prompt[:60]}"},
-                        {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(image).decode()}},
-                    ],
+                    "parts": parts,
                     "role": "model",
                 },
                 "finishReason": "STOP",
@@ -328,6 +378,12 @@ def _answer(spec: ImageSpec, runtime: Runtime, model: str) -> dict[str, Any]:
     }
 
 
+def _inline(image: bytes) -> dict[str, str]:
+    return {"mimeType": "image/png", "data": base64.b64encode(image).decode()}
+
+
+# A thought signature is opaque and can run to megabytes; this one is big enough to notice.
+_SIGNATURE_BYTES = 256 * 1024
 _BLOCKED_PROMPT = {"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}, "modelVersion": ""}
 _NO_IMAGE = {"candidates": [{"finishReason": "IMAGE_SAFETY", "index": 0}]}
 
@@ -339,7 +395,7 @@ _NO_IMAGE = {"candidates": [{"finishReason": "IMAGE_SAFETY", "index": 0}]}
 def _generate(request: Request, runtime: Runtime) -> Reply:
     key = _admit(request, runtime, "generate")
     model = _model(request)
-    spec = _plan(model, request.json_object(), 0, secrets.randbelow(2**32))
+    plan = _plan(model, request.json_object(), 0, secrets.randbelow(2**32))
     fault = runtime.faults.take(GEMINI, "generate", JOB_KINDS | {"no_image"})
     kind = fault.kind if fault else None
     if kind == "quota":
@@ -363,7 +419,7 @@ def _generate(request: Request, runtime: Runtime) -> Reply:
         return json_reply({**_BLOCKED_PROMPT, "modelVersion": model})
     if kind == "no_image":
         return json_reply({**_NO_IMAGE, "modelVersion": model})
-    return json_reply(_answer(spec, runtime, model))
+    return json_reply(_answer(plan, runtime, model))
 
 
 @_handled
@@ -425,11 +481,11 @@ def _create_batch(request: Request, runtime: Runtime) -> Reply:
     data = runtime.store.blob(str(file_name)) if isinstance(file_name, str) else None
     if data is None:
         raise _invalid(f"Input file {file_name!r} was not found.")
-    fault = runtime.faults.take(GEMINI, "batches", JOB_KINDS | {"expired"})
+    fault = runtime.faults.take(GEMINI, "batches", (JOB_KINDS | {"expired"}) - {"line_error"})
     kind = fault.kind if fault else None
     if kind == "quota":
         return _rate_limited(0, per_day=True)
-    lines = _lines(model, data, kind)
+    lines = _lines(model, data, kind, runtime)
     now = time.time()
     duration = runtime.settings.draw_processing_seconds()
     job = GeminiBatch(
@@ -446,7 +502,7 @@ def _create_batch(request: Request, runtime: Runtime) -> Reply:
         input_file=file_name,
         lines=lines,
         ending={"job_fails": "FAILED", "job_fails_echoing_key": "FAILED", "expired": "EXPIRED"}.get(
-            kind or "", "SUCCEEDED"
+            kind or "", "PARTIALLY_SUCCEEDED" if any(line.status for line in lines) else "SUCCEEDED"
         ),
         pending_until=now + min(0.5, duration / 5),
     )
@@ -456,7 +512,20 @@ def _create_batch(request: Request, runtime: Runtime) -> Reply:
     return json_reply(job.operation(runtime.settings.gemini_state_prefix, now))
 
 
-def _lines(model: str, data: bytes, kind: str | None) -> tuple[_Line, ...]:
+def _line_errors(runtime: Runtime, lines: int) -> list[int]:
+    """The gRPC codes armed ``line_error`` faults give to the last lines of a batch, one a hit."""
+    codes: list[int] = []
+    while len(codes) < lines and (fault := runtime.faults.take(GEMINI, "batches", frozenset({"line_error"}))):
+        codes.append(fault.status or 13)
+    return codes
+
+
+def _grpc_status(code: int) -> dict[str, Any]:
+    """A results line's ``google.rpc.Status``: a gRPC code and a message, as Google writes them."""
+    return {"code": code, "message": f"Request failed (gRPC code {code})."}
+
+
+def _lines(model: str, data: bytes, kind: str | None, runtime: Runtime) -> tuple[_Line, ...]:
     seed = secrets.randbelow(2**32)
     lines = []
     for index, text in enumerate(raw for raw in data.decode().splitlines() if raw.strip()):
@@ -471,11 +540,12 @@ def _lines(model: str, data: bytes, kind: str | None) -> tuple[_Line, ...]:
             status = json.loads(refusal.reply.body)["error"]
             lines.append(_Line(key, None, status=status))
     if kind == "moderation" and lines:
-        lines[0] = _Line(lines[0].key, lines[0].spec, blocked=True)
-    if kind == "partial" and lines:
-        lines[-1] = _Line(
-            lines[-1].key, None, status={"code": 500, "message": "Internal error.", "status": "INTERNAL"}
-        )
+        lines[0] = _Line(lines[0].key, lines[0].plan, blocked=True)
+    error_codes = [13] if kind == "partial" else []
+    error_codes += _line_errors(runtime, len(lines) - len(error_codes))
+    first = max(0, len(lines) - len(error_codes))
+    for position, code in zip(range(first, len(lines)), error_codes, strict=False):
+        lines[position] = _Line(lines[position].key, None, status=_grpc_status(code))
     return tuple(lines)
 
 
@@ -510,7 +580,7 @@ def _download(request: Request, runtime: Runtime) -> Reply:
     file_id = request.params["id"]
     batch_id = file_id.removeprefix("batch-")
     job = runtime.store.poll(GEMINI, f"batches/{batch_id}") if file_id.startswith("batch-") else None
-    if not isinstance(job, GeminiBatch) or job.state(time.time()) != "SUCCEEDED":
+    if not isinstance(job, GeminiBatch) or job.state(time.time()) not in _ANSWERED:
         blob = runtime.store.blob(f"files/{file_id}")
         if blob is None:
             return _status(404, "NOT_FOUND", f"File files/{file_id} not found.")
@@ -522,8 +592,8 @@ def _download(request: Request, runtime: Runtime) -> Reply:
         elif line.blocked:
             out.append({"key": line.key, "response": _NO_IMAGE})
         else:
-            assert line.spec is not None
-            out.append({"key": line.key, "response": _answer(line.spec, runtime, job.model)})
+            assert line.plan is not None
+            out.append({"key": line.key, "response": _answer(line.plan, runtime, job.model)})
     body = b"".join(json.dumps(entry).encode() + b"\n" for entry in out)
     return Reply(200, body, "application/jsonl", action="truncate" if truncated else "send")
 

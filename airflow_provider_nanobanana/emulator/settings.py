@@ -42,6 +42,7 @@ _KIND_ENDPOINTS: dict[str, frozenset[str] | None] = {
     "moderation": GENERATION_ENDPOINTS,
     "quota": GENERATION_ENDPOINTS,
     "partial": frozenset({"images", "batches"}),
+    "line_error": frozenset({"batches"}),
     "no_image": frozenset({"generate"}),
     "expired": frozenset({"files", "batches"}),
     "truncated": frozenset({"files", "download"}),
@@ -52,6 +53,7 @@ _VENDOR_ONLY_KINDS = {
     "legacy": (MODELSLAB,),
     "server_error_with_task": (ACEDATA,),
     "partial": (ACEDATA, GEMINI),
+    "line_error": (GEMINI,),
     "no_image": (GEMINI,),
 }
 
@@ -61,7 +63,8 @@ class Fault:
     """One injected misbehaviour, matched against requests in the order faults were added.
 
     ``times`` is how many matching requests it hits (None: every one); ``retry_after`` feeds
-    ``rate_limit``, ``status`` feeds ``server_error`` (default 500) and ``delay`` feeds ``slow``.
+    ``rate_limit``, ``status`` feeds ``server_error`` (default 500) and ``line_error`` (a gRPC code,
+    default 13), and ``delay`` feeds ``slow``.
     """
 
     vendor: str
@@ -85,7 +88,8 @@ class Fault:
             "kind": f"{', '.join(sorted(FAULT_KINDS))} (required)",
             "times": "matching requests it hits: a positive integer, or null for every one (default 1)",
             "retry_after": "seconds a rate_limit answer asks to wait (default 1.0)",
-            "status": "the HTTP status of a server_error, 400-599 (default 500)",
+            "status": "the HTTP status of a server_error, 400-599 (default 500); the gRPC code of a "
+            "line_error, 1-16 (default 13)",
             "delay": "seconds a slow answer is held back (default 1.0)",
         }
 
@@ -118,7 +122,9 @@ class Fault:
             raise ValueError("fault times must be a positive integer or None (every request)")
         if self.retry_after < 0 or self.delay < 0:
             raise ValueError("fault retry_after and delay must not be negative")
-        if self.status is not None and not 400 <= self.status <= 599:
+        if self.status is not None and self.kind == "line_error" and not 1 <= self.status <= 16:
+            raise ValueError("a line_error's status must be a gRPC code (1-16)")
+        if self.status is not None and self.kind != "line_error" and not 400 <= self.status <= 599:
             raise ValueError("fault status must be an HTTP error status (400-599)")
 
     def matches(self, vendor: str, endpoint: str) -> bool:

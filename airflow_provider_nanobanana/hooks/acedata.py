@@ -46,6 +46,9 @@ TASKS_PATH = "/nano-banana/tasks"
 ASPECT_RATIOS = ("1:1", "3:2", "2:3", "16:9", "9:16", "4:3", "3:4")
 RESOLUTIONS = ("1K", "2K", "4K")
 ONE_K_ONLY_MODELS = ("nano-banana", "nano-banana-2-lite")
+_RESOLUTIONS_BY_MODEL = {
+    model: ("1K",) if model.split(":")[0] in ONE_K_ONLY_MODELS else RESOLUTIONS for model in ACEDATA_MODELS
+}
 DATA_URI_LIMIT = 10 * 1024 * 1024
 # AceData documents no limit on ``ids`` per ``retrieve_batch``; 100 keeps each answer small
 # (about 100 KB) and far from any size limit a proxy in between might have.
@@ -100,11 +103,13 @@ def build_submission(request: ImageJobRequest, default_model: str) -> ApiCall:
     if request.count is not None:
         body["count"] = check.check_int("count", request.count, 1, _MAX_COUNT)
     if request.aspect_ratio is not None:
-        body["aspect_ratio"] = check.check_choice("aspect_ratio", request.aspect_ratio, ASPECT_RATIOS)
+        body["aspect_ratio"] = check.check_model_choice(
+            "aspect_ratio", request.aspect_ratio, model, dict.fromkeys(ACEDATA_MODELS, ASPECT_RATIOS)
+        )
     if request.resolution is not None:
-        body["resolution"] = check.check_choice("resolution", request.resolution, RESOLUTIONS)
-        if model.split(":")[0] in ONE_K_ONLY_MODELS and request.resolution != "1K":
-            raise check.invalid("resolution", request.resolution, f"only 1K for model {model}")
+        body["resolution"] = check.check_model_choice(
+            "resolution", request.resolution, model, _RESOLUTIONS_BY_MODEL
+        )
     check.reject_unknown_options(VENDOR, request.options, _OPTIONS)
     asynchronous = request.options.get("async", True)
     if not isinstance(asynchronous, bool):

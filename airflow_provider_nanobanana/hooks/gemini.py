@@ -34,6 +34,7 @@ from airflow_provider_nanobanana.exceptions import (
     NanoBananaJobNotFoundError,
     NanoBananaPossiblyBilledError,
     NanoBananaRateLimitError,
+    NanoBananaServerError,
     NanoBananaSubmissionUnknownError,
 )
 from airflow_provider_nanobanana.hooks.base import ApiCall, NanoBananaBaseHook
@@ -42,6 +43,7 @@ from airflow_provider_nanobanana.hooks.gemini_responses import (
     VENDOR,
     error_class,
     error_of,
+    inlined_responses,
     line_key,
     line_outcome,
     parse_batch,
@@ -59,6 +61,7 @@ from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, Jo
 API = "/v1beta"
 TEN_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 FOURTEEN_RATIOS = (*TEN_RATIOS, "1:4", "4:1", "1:8", "8:1")
+FIFTEEN_RATIOS = (*FOURTEEN_RATIOS, "9:21")
 # Inline data counts against the 20 MB request limit, base64 included.
 REQUEST_LIMIT = 20 * 1024 * 1024
 IMAGE_LIMIT = REQUEST_LIMIT * 3 // 4
@@ -69,24 +72,41 @@ _PROGRESS_BYTES = 64 * 1024 * 1024
 _LIST_PAGE = 100
 _LIST_PAGES = 10
 _DATA_URI = re.compile(r"^data:(?P<mime>image/[\w.+-]+);base64,(?P<payload>.+)$", re.DOTALL)
+# ImageConfig fields python-genai refuses in Gemini Developer API mode ("only supported in Gemini
+# Enterprise Agent Platform mode"), refused here by name before any request.
+VERTEX_ONLY_OPTIONS = (
+    "person_generation",
+    "prominent_people",
+    "output_mime_type",
+    "output_compression_quality",
+    "image_output_options",
+)
+THINKING_LEVELS = ("MINIMAL", "LOW", "MEDIUM", "HIGH")
 
 
 @dataclass(frozen=True)
 class ModelRules:
-    """What one model takes: aspect ratios, ``imageSize`` values, reference images."""
+    """What one model takes. An empty ``aspect_ratios`` or ``image_sizes`` means Google's pages
+    do not list them for the model, so none is sent; likewise ``thinking_levels``."""
 
     aspect_ratios: tuple[str, ...]
     image_sizes: tuple[str, ...]
     max_images: int
+    thinking_levels: tuple[str, ...] = ()
 
 
-# Sources and confidence for each row: README "Google Gemini API" and reference/gemini-api.md.
+# Each row's source is in README's Gemini model table: Google's Nano Banana page, Google Cloud's
+# model pages (3.1 Flash Image: 15 ratios, 512 to 4K; 3 Pro Image: 10 ratios), the 3.1 Flash Lite
+# Image page of ai.google.dev (1K only; thinking minimal and high) and Firebase's Imagen
+# migration guide (thinking levels MINIMAL and HIGH for 3.1 Flash Image and Nano Banana 2.1).
 MODEL_RULES: dict[str, ModelRules] = {
     "gemini-2.5-flash-image": ModelRules(TEN_RATIOS, ("1K",), 3),
     "gemini-3-pro-image-preview": ModelRules(TEN_RATIOS, ("1K", "2K", "4K"), 14),
     "gemini-3-pro-image": ModelRules(TEN_RATIOS, ("1K", "2K", "4K"), 14),
     "gemini-3.1-flash-image-preview": ModelRules(FOURTEEN_RATIOS, ("512", "1K", "2K", "4K"), 14),
-    "gemini-3.1-flash-image": ModelRules(FOURTEEN_RATIOS, ("512", "1K", "2K", "4K"), 14),
+    "gemini-3.1-flash-image": ModelRules(FIFTEEN_RATIOS, ("512", "1K", "2K", "4K"), 14, ("MINIMAL", "HIGH")),
+    "gemini-3.1-flash-lite-image": ModelRules(TEN_RATIOS, ("1K",), 14, ("MINIMAL", "HIGH")),
+    "gemini-nano-banana-2.1": ModelRules((), (), 14, ("MINIMAL", "HIGH")),
 }
 
 
@@ -107,7 +127,15 @@ def build_request(request: ImageJobRequest, default_model: str) -> tuple[str, di
         },
         hint=" (size images with aspect_ratio and resolution)",
     )
-    check.reject_unknown_options(VENDOR, request.options, ())
+    for name in VERTEX_ONLY_OPTIONS:
+        if name in request.options:
+            raise check.invalid(
+                f"options.{name}",
+                request.options[name],
+                "a Vertex AI (Agent Platform) setting: the Gemini Developer API does not take it "
+                "(python-genai refuses it in Developer API mode)",
+            )
+    check.reject_unknown_options(VENDOR, request.options, ("thinking_level",))
     if request.count not in (None, 1):
         raise check.invalid(
             "count", request.count, "1: Gemini draws one image per request (use the batch operator for more)"
@@ -137,17 +165,38 @@ def build_request(request: ImageJobRequest, default_model: str) -> tuple[str, di
         )
     image_config: dict[str, str] = {}
     if request.aspect_ratio is not None:
-        image_config["aspectRatio"] = check.check_choice(
-            "aspect_ratio", request.aspect_ratio, rules.aspect_ratios
-        )
+        image_config["aspectRatio"] = _model_choice("aspect_ratio", request.aspect_ratio, model)
     if request.resolution is not None:
-        size = check.check_choice("resolution", request.resolution, rules.image_sizes)
+        size = _model_choice("resolution", request.resolution, model)
         if len(rules.image_sizes) > 1:
             image_config["imageSize"] = size  # a 1K-only model takes no imageSize at all
     config: dict[str, Any] = {"responseModalities": ["TEXT", "IMAGE"]}
     if image_config:
         config["imageConfig"] = image_config
+    if "thinking_level" in request.options:
+        level = _model_choice("options.thinking_level", request.options["thinking_level"], model)
+        config["thinkingConfig"] = {"thinkingLevel": level}
     return model, {"contents": [{"role": "user", "parts": parts}], "generationConfig": config}
+
+
+_RULE_OF = {
+    "aspect_ratio": ("aspect ratios", lambda rules: rules.aspect_ratios),
+    "resolution": ("image sizes", lambda rules: rules.image_sizes),
+    "options.thinking_level": ("thinking levels", lambda rules: rules.thinking_levels),
+}
+
+
+def _model_choice(field: str, value: Any, model: str) -> str:
+    """``value`` if ``model`` takes it; else an error naming the model, what it takes, and which
+    models take ``value``."""
+    what, choices_of = _RULE_OF[field]
+    return check.check_model_choice(
+        field,
+        value,
+        model,
+        {name: choices_of(rules) for name, rules in MODEL_RULES.items()},
+        none_reason=f"Google's pages list no {what} for {model}, so none can be set",
+    )
 
 
 def _inline_part(field: str, image: str) -> tuple[dict[str, Any] | None, int]:
@@ -219,12 +268,15 @@ class GeminiHook(NanoBananaBaseHook):
         result = self.call(call, consume=lambda response: self._image_answer(call, response))
         sizes = sum(_spool_size(image.spool) for image in result.images)
         said = f"; the model said: {result.metadata['text']!r}" if result.metadata.get("text") else ""
+        drafts = result.metadata.get("drafts_skipped", 0)
+        skipped = f" ({wording.plural(drafts, 'thought draft')} skipped)" if drafts else ""
         self.log.info(
-            "Gemini %s answered %s: %s (%s) in %.1f s%s.",
+            "Gemini %s answered %s: %s (%s)%s in %.1f s%s.",
             model,
             result.job_id,
             wording.plural(len(result.images), "image"),
             wording.size(sizes),
+            skipped,
             time.monotonic() - started,
             said,
         )
@@ -239,7 +291,10 @@ class GeminiHook(NanoBananaBaseHook):
             if len(values) != 1 or not isinstance(values[0][0], Mapping):
                 raise UnreadableAnswerError("the answer is not one JSON object")
             answer, spools = values[0]
-            return parse_image_answer(self._scrubbed(answer), spools)
+            result = parse_image_answer(self._scrubbed(answer), spools)
+            kept = {id(image.spool) for image in result.images}
+            close_spools([spool for spool in spools if id(spool) not in kept])  # the thought drafts
+            return result
         except UnreadableAnswerError as problem:
             scanner.close()
             for _, spools in values:
@@ -385,47 +440,15 @@ class GeminiHook(NanoBananaBaseHook):
         keys: Sequence[str],
         on_item: Callable[[str, ImageJobResult | NanoBananaError], None],
     ) -> int:
-        """Stream the results file of a succeeded batch, calling ``on_item`` for each line as it
-        arrives (the line's images in spools ``on_item`` may keep until it returns). Lines without
-        a key answer the request in the same position. Returns the number of lines."""
-        path = f"/download{API}/{batch.metadata['responses_file']}:download?alt=media"
-
-        def consume(response: httpx.Response) -> int:
-            scanner, lines, next_report = InlineImageScanner(), 0, _PROGRESS_BYTES
-            try:
-                for chunk in response.iter_bytes(_CHUNK):
-                    completed = scanner.feed(chunk)
-                    for position, (line, spools) in enumerate(completed):
-                        line = self._scrubbed(line) if isinstance(line, Mapping) else {}
-                        key = line_key(line) or (keys[lines] if lines < len(keys) else str(lines))
-                        try:
-                            on_item(key, line_outcome(line, spools, self.bulk_item_id(batch.job_id, key)))
-                        except BaseException:
-                            for _, later in completed[position + 1 :]:
-                                close_spools(later)
-                            raise
-                        finally:
-                            close_spools(spools)
-                        lines += 1
-                    if response.num_bytes_downloaded >= next_report:
-                        self.log.info(
-                            "Gemini %s results: %s read, %d lines.",
-                            batch.job_id,
-                            wording.size(response.num_bytes_downloaded),
-                            lines,
-                        )
-                        next_report += _PROGRESS_BYTES
-                scanner.finish()
-            except UnreadableAnswerError as problem:
-                raise NanoBananaError(
-                    f"Gemini {batch.job_id} results file is unreadable after {lines} lines ({problem}).",
-                    vendor=VENDOR,
-                ) from None
-            finally:
-                scanner.close()
-            return lines
-
-        return self.call(ApiCall("files", path, {}, method="GET"), consume=consume)
+        """Stream the results of an ended batch, calling ``on_item`` for each request's answer as it
+        arrives (its images in spools ``on_item`` may keep until it returns); answers without a key
+        answer the request in the same position. The results are the batch's results file, or,
+        for a batch of inline requests, the answers the batch itself holds. Returns how many."""
+        results = _Results(self, batch, keys, on_item)
+        if batch.metadata.get("responses_file"):
+            path = f"/download{API}/{batch.metadata['responses_file']}:download?alt=media"
+            return self.call(ApiCall("files", path, {}, method="GET"), consume=results.read_lines)
+        return self.call(_batch_get(batch.job_id), consume=results.read_inlined)
 
     # -- transport -----------------------------------------------------------------------------
 
@@ -462,6 +485,111 @@ class GeminiHook(NanoBananaBaseHook):
         model = self._default_model(self.settings.extras)
         body = self.call(ApiCall("models", f"{API}/models/{model}", {}, method="GET"))
         return f"Gemini accepted the key; model {body.get('name', model)} ({self.settings.base_url})."
+
+
+class _Results:
+    """Hands each answer of one batch to ``on_item`` as it is read: the lines of its results file,
+    or the inlined responses of its operation."""
+
+    def __init__(
+        self,
+        hook: GeminiHook,
+        batch: ImageJobResult,
+        keys: Sequence[str],
+        on_item: Callable[[str, ImageJobResult | NanoBananaError], None],
+    ) -> None:
+        self.hook, self.batch, self.keys, self.on_item = hook, batch, keys, on_item
+        self.delivered = 0
+        self.drafts = 0
+
+    def read_lines(self, response: httpx.Response) -> int:
+        scanner, next_report = InlineImageScanner(), _PROGRESS_BYTES
+        try:
+            for chunk in self._chunks(response):
+                completed = scanner.feed(chunk)
+                for position, (line, spools) in enumerate(completed):
+                    try:
+                        self._deliver(line, spools)
+                    except BaseException:
+                        for _, later in completed[position + 1 :]:
+                            close_spools(later)
+                        raise
+                if response.num_bytes_downloaded >= next_report:
+                    self.hook.log.info(
+                        "Gemini %s results: %s read, %d lines.",
+                        self.batch.job_id,
+                        wording.size(response.num_bytes_downloaded),
+                        self.delivered,
+                    )
+                    next_report += _PROGRESS_BYTES
+            scanner.finish()
+        except UnreadableAnswerError as problem:
+            raise NanoBananaError(
+                f"Gemini {self.batch.job_id} results file is unreadable after {self.delivered} lines "
+                f"({problem}).",
+                vendor=VENDOR,
+            ) from None
+        finally:
+            scanner.close()
+        return self._done()
+
+    def read_inlined(self, response: httpx.Response) -> int:
+        scanner = InlineImageScanner()
+        values: list[tuple[Any, list[IO[bytes]]]] = []
+        try:
+            values = [value for chunk in self._chunks(response) for value in scanner.feed(chunk)]
+            scanner.finish()
+            ((operation, spools),) = values
+            for entry in inlined_responses(operation if isinstance(operation, Mapping) else {}) or ():
+                self._deliver(entry, spools, close=False)
+        except (UnreadableAnswerError, ValueError) as problem:
+            raise NanoBananaError(
+                f"Gemini {self.batch.job_id}: its inlined responses are unreadable after "
+                f"{self.delivered} ({problem}).",
+                vendor=VENDOR,
+            ) from None
+        finally:
+            scanner.close()
+            for _, spools in values:
+                close_spools(spools)
+        return self._done()
+
+    def _chunks(self, response: httpx.Response) -> Iterator[bytes]:
+        """The body, or a typed error saying where it was cut: the vendor was reached."""
+        try:
+            yield from response.iter_bytes(_CHUNK)
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout) as cut:
+            raise NanoBananaServerError(
+                f"Gemini {self.batch.job_id}: the results were cut short after "
+                f"{wording.size(response.num_bytes_downloaded)} ({self.delivered} answers read, "
+                f"{type(cut).__name__}). What was read is landed; the task fails and its retry "
+                "reads the results again from the start, landing every item (the ones already "
+                "landed are written again under the same keys, unpaid).",
+                vendor=VENDOR,
+            ) from None
+
+    def _deliver(self, answer: Any, spools: list[IO[bytes]], *, close: bool = True) -> None:
+        answer = self.hook._scrubbed(answer) if isinstance(answer, Mapping) else {}
+        position = self.delivered
+        key = line_key(answer) or (self.keys[position] if position < len(self.keys) else str(position))
+        try:
+            outcome = line_outcome(answer, spools, self.hook.bulk_item_id(self.batch.job_id, key))
+            if isinstance(outcome, ImageJobResult):
+                self.drafts += outcome.metadata.get("drafts_skipped", 0)
+            self.on_item(key, outcome)
+        finally:
+            if close:
+                close_spools(spools)
+        self.delivered += 1
+
+    def _done(self) -> int:
+        if self.drafts:
+            self.hook.log.info(
+                "Gemini %s: skipped %s (interim images of a thinking model, not results).",
+                self.batch.job_id,
+                wording.plural(self.drafts, "thought draft"),
+            )
+        return self.delivered
 
 
 def _batch_get(job_id: str) -> ApiCall:

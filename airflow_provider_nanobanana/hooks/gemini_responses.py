@@ -2,15 +2,21 @@
 
 Google's errors are ``google.rpc.Status`` objects: ``{"error": {"code", "message", "status",
 "details"}}``; an invalid key is a 400 ``INVALID_ARGUMENT`` whose ``ErrorInfo`` reason is
-``API_KEY_INVALID``, and a 429 may carry a ``RetryInfo.retryDelay`` such as ``"37s"``. A blocked
-generation is *not* an error: it is HTTP 200 with ``promptFeedback.blockReason``, or a candidate
-whose ``finishReason`` says why no image came (``IMAGE_SAFETY``, ``NO_IMAGE``, ...). A batch is a
+``API_KEY_INVALID``, and a 429 may carry a ``RetryInfo.retryDelay`` such as ``"37s"``. In an HTTP
+answer ``code`` is the HTTP status; in a batch's results line it is the gRPC code (13 is
+``INTERNAL``, not a 4xx). A blocked generation is *not* an error: it is HTTP 200 with
+``promptFeedback.blockReason``, or a candidate whose ``finishReason`` says why no image came
+(``IMAGE_SAFETY``, ``NO_IMAGE``, ``IMAGE_RECITATION``, ``IMAGE_OTHER``, ...). Thinking models
+(Gemini 3 Pro Image and later) also answer with interim *thought* images, parts marked
+``"thought": true`` before the final ones: those are drafts, never results. A batch is a
 long-running operation whose ``metadata`` is the batch (``state`` spelled ``BATCH_STATE_*`` in
-REST, ``JOB_STATE_*`` in the docs and SDKs) and whose ``response`` names the results file.
+REST, ``JOB_STATE_*`` in the docs and SDKs) and whose ``response`` names the results file, or
+holds the answers themselves for a batch of inline requests.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
@@ -53,13 +59,53 @@ _HTTP_CLASSES: dict[int, type[NanoBananaError]] = {
 }
 _KEY_REASONS = ("API_KEY_INVALID", "API_KEY_EXPIRED", "API_KEY_SERVICE_BLOCKED")
 
-# Batch states, by both spellings, as the job model's states; anything else is still pending.
+# The gRPC codes of ``google.rpc.Status`` (what a results line's error carries as ``code``).
+_GRPC_STATUS = {
+    1: "CANCELLED",
+    2: "UNKNOWN",
+    3: "INVALID_ARGUMENT",
+    4: "DEADLINE_EXCEEDED",
+    5: "NOT_FOUND",
+    6: "ALREADY_EXISTS",
+    7: "PERMISSION_DENIED",
+    8: "RESOURCE_EXHAUSTED",
+    9: "FAILED_PRECONDITION",
+    10: "ABORTED",
+    11: "OUT_OF_RANGE",
+    12: "UNIMPLEMENTED",
+    13: "INTERNAL",
+    14: "UNAVAILABLE",
+    15: "DATA_LOSS",
+    16: "UNAUTHENTICATED",
+}
+# A results line failed for one of these: the same request may well succeed in another batch.
+_TRANSIENT_LINE_STATUSES = {
+    "UNKNOWN",
+    "DEADLINE_EXCEEDED",
+    "RESOURCE_EXHAUSTED",
+    "ABORTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+}
+
+# Every batch state of python-genai's ``JobState`` (and REST's ``BATCH_STATE_*``), as the job
+# model's; a state not listed here is logged once and waited on.
 _BATCH_STATES = {
+    "UNSPECIFIED": JobState.PENDING,
+    "QUEUED": JobState.PENDING,
+    "PENDING": JobState.PENDING,
+    "RUNNING": JobState.PENDING,
+    "CANCELLING": JobState.PENDING,  # it may still end SUCCEEDED
+    "PAUSED": JobState.PENDING,
+    "UPDATING": JobState.PENDING,
     "SUCCEEDED": JobState.SUCCEEDED,
+    "PARTIALLY_SUCCEEDED": JobState.SUCCEEDED,  # its results file has a line per request, some errors
     "FAILED": JobState.FAILED,
     "CANCELLED": JobState.FAILED,
     "EXPIRED": JobState.FAILED,
 }
+_unknown_states_seen: set[str] = set()
+log = logging.getLogger(__name__)
 _BATCH_FAILURES = {
     "FAILED": "the batch failed",
     "CANCELLED": "the batch was cancelled",
@@ -130,10 +176,11 @@ def _details(status: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def parse_image_answer(
     answer: Mapping[str, Any], spools: Sequence[IO[bytes]], *, job_id: str | None = None
 ) -> ImageJobResult:
-    """The succeeded job a ``generateContent`` answer (its skeleton) stands for.
+    """The succeeded job a ``generateContent`` answer (its skeleton) stands for: its final images,
+    never its thought drafts (counted in ``metadata["drafts_skipped"]``).
 
     Raises ``NanoBananaContentPolicyError`` (code: the block or finish reason) when it carries no
-    image: blocked prompt, blocked or empty candidate. ``job_id`` defaults to ``responseId``.
+    final image: blocked prompt, blocked or empty candidate. ``job_id`` defaults to ``responseId``.
     """
     feedback = answer.get("promptFeedback") if isinstance(answer.get("promptFeedback"), Mapping) else {}
     if reason := feedback.get("blockReason"):
@@ -144,18 +191,23 @@ def parse_image_answer(
     finish = str(candidate.get("finishReason") or "NO_CANDIDATE")
     content = candidate.get("content") if isinstance(candidate.get("content"), Mapping) else {}
     parts = [part for part in content.get("parts") or () if isinstance(part, Mapping)]
-    images, texts = [], []
+    images, texts, drafts = [], [], 0
     for part in parts:
         inline = part.get("inlineData", part.get("inline_data"))
-        if isinstance(inline, Mapping) and isinstance(inline.get("data"), int):
+        is_image = isinstance(inline, Mapping) and isinstance(inline.get("data"), int)
+        if part.get("thought") is True:
+            drafts += is_image
+        elif is_image:
             images.append(ImageOutput(spool=spools[inline["data"]]))
-        elif isinstance(part.get("text"), str) and not part.get("thought"):
+        elif isinstance(part.get("text"), str):
             texts.append(part["text"])
     text = " ".join(texts).strip()
     if not images:
         said = f"; the model said: {text[:200]!r}" if text else ""
         raise _blocked(finish, f"no image in the answer (finishReason {finish}){said}")
     metadata: dict[str, Any] = {"finish_reason": finish, "model": answer.get("modelVersion")}
+    if drafts:
+        metadata["drafts_skipped"] = drafts
     if text:
         metadata["text"] = text[:TEXT_KEPT]
     if isinstance(usage := answer.get("usageMetadata"), Mapping):
@@ -176,10 +228,14 @@ def _blocked(reason: str, message: str) -> NanoBananaContentPolicyError:
 def line_outcome(
     line: Mapping[str, Any], spools: Sequence[IO[bytes]], job_id: str
 ) -> ImageJobResult | NanoBananaError:
-    """One line of a batch results file: the item's job, or the error that refused or failed it."""
+    """One line of a batch results file (or one inlined response): the item's job, or the error
+    that refused or failed it (a server-side one a later batch may get past:
+    ``NanoBananaServerError``)."""
     if status := error_of(line) or (line.get("status") if isinstance(line.get("status"), Mapping) else None):
-        cls = error_class(status, int(status.get("code") or 500))
-        return cls(f"Gemini: {status.get('message') or status.get('status')}", vendor=VENDOR)
+        name = status.get("status") or _GRPC_STATUS.get(_count(status.get("code")) or 0, "UNKNOWN")
+        cls = NanoBananaServerError if name in _TRANSIENT_LINE_STATUSES else _STATUS_CLASSES.get(name)
+        message = status.get("message") or name
+        return (cls or NanoBananaInvalidRequestError)(f"Gemini: {message} ({name})", vendor=VENDOR, code=name)
     answer = line.get("response") if isinstance(line.get("response"), Mapping) else line
     try:
         return parse_image_answer(answer, spools, job_id=job_id)
@@ -199,19 +255,29 @@ def line_key(line: Mapping[str, Any]) -> str | None:
 
 
 def parse_batch(operation: Mapping[str, Any]) -> ImageJobResult:
-    """A ``batches/{id}`` answer (an operation wrapping the batch, or the bare batch) as a job."""
+    """A ``batches/{id}`` answer (an operation wrapping the batch, or the bare batch) as a job.
+
+    Its results are named in ``metadata["responses_file"]`` (found at any place Google's pages
+    and SDK read it), or ``metadata["inlined"]`` counts the answers the batch holds itself.
+    """
     batch = operation.get("metadata") if isinstance(operation.get("metadata"), Mapping) else operation
     name = str(operation.get("name") or batch.get("name") or "")
     state = batch_state(batch.get("state"))
-    job_state = _BATCH_STATES.get(state, JobState.PENDING)
-    output = operation.get("response") if isinstance(operation.get("response"), Mapping) else {}
-    if not output and isinstance(batch.get("output"), Mapping):
-        output = batch["output"]
+    job_state = _BATCH_STATES.get(state)
+    if job_state is None:
+        job_state = JobState.PENDING
+        if state not in _unknown_states_seen:
+            _unknown_states_seen.add(state)
+            log.warning(
+                "Gemini batch %s is in state %s, which this provider does not know; waiting on.", name, state
+            )
     stats = batch.get("batchStats") if isinstance(batch.get("batchStats"), Mapping) else {}
+    inlined = inlined_responses(operation)
     metadata: dict[str, Any] = {
         "batch_state": state,
         "display_name": batch.get("displayName"),
-        "responses_file": output.get("responsesFile"),
+        "responses_file": _first(operation, _RESULTS_FILE_PATHS),
+        "inlined": len(inlined) if inlined is not None else None,
         "request_count": _count(stats.get("requestCount")),
         "succeeded_count": _count(stats.get("successfulRequestCount")),
         "failed_count": _count(stats.get("failedRequestCount")),
@@ -224,8 +290,8 @@ def parse_batch(operation: Mapping[str, Any]) -> ImageJobResult:
         error_message = _BATCH_FAILURES.get(state, "the batch failed") + (
             f": {detail.get('message')}" if detail and detail.get("message") else ""
         )
-    elif job_state is JobState.SUCCEEDED and not metadata["responses_file"]:
-        job_state, error_message = JobState.FAILED, "the batch succeeded but names no responses file"
+    elif job_state is JobState.SUCCEEDED and not metadata["responses_file"] and inlined is None:
+        job_state, error_message = JobState.FAILED, "the batch ended but names no results"
     return ImageJobResult(
         vendor=Vendor.GEMINI,
         job_id=name,
@@ -234,6 +300,44 @@ def parse_batch(operation: Mapping[str, Any]) -> ImageJobResult:
         error_message=error_message,
         metadata=metadata,
     )
+
+
+# Where a batch names its results file: the operation's ``response`` (Google's batch page and
+# API reference), the batch's ``output`` (what python-genai reads), and ``dest.fileName`` (the
+# image-generation page's REST example, in the SDK's own naming).
+_RESULTS_FILE_PATHS = (
+    ("response", "responsesFile"),
+    ("metadata", "output", "responsesFile"),
+    ("output", "responsesFile"),
+    ("dest", "fileName"),
+    ("metadata", "dest", "fileName"),
+)
+# Where a batch of inline requests holds its answers (``{"inlinedResponses": [...]}`` inside).
+_INLINED_PATHS = (
+    ("response", "inlinedResponses"),
+    ("metadata", "output", "inlinedResponses"),
+    ("output", "inlinedResponses"),
+    ("dest", "inlinedResponses"),
+)
+
+
+def inlined_responses(operation: Mapping[str, Any]) -> list[Any] | None:
+    """The answers a batch of inline requests holds (each ``{"response" | "error", "metadata"}``),
+    or None when it has none there."""
+    found = _first(operation, _INLINED_PATHS)
+    if isinstance(found, Mapping):
+        found = found.get("inlinedResponses")
+    return found if isinstance(found, list) else None
+
+
+def _first(value: Mapping[str, Any], paths: Sequence[Sequence[str]]) -> Any:
+    for path in paths:
+        found: Any = value
+        for name in path:
+            found = found.get(name) if isinstance(found, Mapping) else None
+        if found:
+            return found
+    return None
 
 
 def _count(value: Any) -> int | None:

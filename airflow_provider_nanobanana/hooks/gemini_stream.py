@@ -6,8 +6,10 @@ with ``json.loads`` would hold the body, then the decoded string, then the image
 scanner reads the bytes once: the base64 of an image goes straight through a decoder into a
 :func:`tempfile.SpooledTemporaryFile` (memory up to :data:`SPOOL_MEMORY`, disk beyond), and
 everything else, a few hundred bytes per answer, becomes a *skeleton* JSON value in which each
-image's ``data`` is the index of its spool. Top-level values (one answer, or one line of a results
-file) are handed back with their spools as soon as they close.
+image's ``data`` is the index of its spool. A thinking model's ``thoughtSignature`` (an opaque
+token of a megabyte or two that only a later turn of a chat could use) is dropped on the way: it
+reaches the skeleton as ``""``. Top-level values (one answer, or one line of a results file) are
+handed back with their spools as soon as they close.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import IO, Any
 
 SPOOL_MEMORY = 8 * 1024 * 1024
 _INLINE_KEYS = (b"inlineData", b"inline_data")
+_DROPPED_KEYS = (b"thoughtSignature", b"thought_signature")
 _STRING_RUN = re.compile(rb'[^"\\]*')
 _KEY_BYTES = 32  # keys worth recognising are short; longer strings are only copied
 _QUOTE, _BACKSLASH = ord('"'), ord("\\")
@@ -67,6 +70,7 @@ class InlineImageScanner:
         self._skeleton = bytearray()
         self._stack: list[bytes | None] = []  # per open object/array: the key it is the value of
         self._in_string = False
+        self._dropping = False  # inside a string whose content is not kept
         self._escaped = False
         self._string = bytearray()
         self._last_string = b""
@@ -116,7 +120,9 @@ class InlineImageScanner:
     def _feed_string(self, chunk: bytes, position: int) -> int:
         run_end = _STRING_RUN.match(chunk, position).end()
         run = chunk[position:run_end]
-        self._skeleton += run
+        kept = not self._dropping
+        if kept:
+            self._skeleton += run
         if self._escaped and run:
             self._escaped = False
         if len(self._string) < _KEY_BYTES:
@@ -124,7 +130,6 @@ class InlineImageScanner:
         if run_end == len(chunk):
             return run_end
         byte = chunk[run_end]
-        self._skeleton.append(byte)
         if self._escaped:
             self._escaped = False
             self._string.append(byte)
@@ -132,9 +137,12 @@ class InlineImageScanner:
             self._escaped = True
             self._string.append(byte)
         else:  # the closing quote
-            self._in_string = False
+            self._in_string = self._dropping = False
             self._last_string = bytes(self._string)
             self._string.clear()
+            kept = True
+        if kept:
+            self._skeleton.append(byte)
         return run_end + 1
 
     def _feed_structure(self, byte: int) -> Any:
@@ -147,11 +155,12 @@ class InlineImageScanner:
                 and bool(self._stack)
                 and self._stack[-1] in _INLINE_KEYS
             )
+            dropped = self._expects_value and self._key in _DROPPED_KEYS
             self._expects_value = False
             if starts_image:
                 self._decoder = _Decoder()
             else:
-                self._in_string = True
+                self._in_string, self._dropping = True, dropped
                 self._skeleton.append(byte)
             return None
         self._skeleton.append(byte)

@@ -120,7 +120,9 @@ def _v7_call(request: ImageJobRequest) -> ApiCall:
     model = check.check_choice("model", models[0] if request.model is None else request.model, models)
     body: dict[str, Any] = {"prompt": request.prompt, "model_id": model}
     if request.aspect_ratio is not None:
-        body["aspect_ratio"] = check.check_choice("aspect_ratio", request.aspect_ratio, V7_ASPECT_RATIOS)
+        body["aspect_ratio"] = check.check_model_choice(
+            "aspect_ratio", request.aspect_ratio, model, dict.fromkeys(models, V7_ASPECT_RATIOS)
+        )
     refs = [check.check_url(f"images[{i}]", url) for i, url in enumerate(request.images)]
     if generate:
         check.reject_unsupported(VENDOR, "v7 text-to-image", {"images": request.images})

@@ -13,6 +13,8 @@ import boto3
 import httpx
 import pytest
 
+from airflow_provider_nanobanana.emulator.settings import DEFAULT_GEMINI_KEY
+
 from .support import ENTERPRISE, ML_KEY
 
 SCRIPT = Path(sys.executable).with_name("nanobanana-emulator")
@@ -74,6 +76,14 @@ def test_python_dash_m_runs_the_same_cli(run: list[subprocess.Popen[str]]) -> No
     assert process.wait(timeout=10) == 0
 
 
+def test_help_names_all_three_vendors_and_the_gemini_settings() -> None:
+    result = subprocess.run([str(SCRIPT), "--help"], capture_output=True, text=True, timeout=60)
+    text = " ".join(result.stdout.split())
+    assert "ModelsLab, AceData Cloud and Google's Gemini API" in text
+    assert "--gemini-key" in text
+    assert "--gemini-state-prefix" in text
+
+
 def test_a_bad_fault_spec_exits_with_a_usage_error() -> None:
     result = subprocess.run(
         [str(SCRIPT), "--fault", "modelslab:text2img:explode"], capture_output=True, text=True, timeout=60
@@ -95,6 +105,11 @@ def test_s3_flag_runs_a_local_s3_endpoint_and_prints_the_connections_to_paste(
         lines[name] = value.strip().strip("'")
     acedata = json.loads(lines["AIRFLOW_CONN_NANOBANANA_ACEDATA_DEFAULT"])
     assert acedata["host"] == url, "the connection points at this emulator"
+    gemini = json.loads(lines["AIRFLOW_CONN_NANOBANANA_GEMINI_DEFAULT"])
+    assert (gemini["conn_type"], gemini["host"]) == ("nanobanana_gemini", url), (
+        "with its key, as for the others"
+    )
+    assert gemini["password"] == DEFAULT_GEMINI_KEY
     aws = json.loads(lines["AIRFLOW_CONN_AWS_DEFAULT"])
     client = boto3.client(
         "s3",

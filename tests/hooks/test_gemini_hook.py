@@ -61,7 +61,7 @@ def read_all(hook: GeminiHook, batch: ImageJobResult, count: int) -> dict[str, o
 def test_test_connection_reads_the_model_for_free(gemini, emulator):
     ok, message = gemini.test_connection()
     assert ok
-    assert "gemini-2.5-flash-image" in message
+    assert "gemini-3.1-flash-image" in message, "the default model: Nano Banana 2"
     assert emulator.counters()["accepted"]["gemini"] == 0
     assert emulator.counters()["requests"] == {"gemini:models": 1}
 
@@ -163,13 +163,21 @@ def test_an_interactive_answer_cannot_be_fetched_again(gemini, emulator):
 
 # -- validation (nothing sent) ------------------------------------------------------------------
 
+NANO_BANANA = "gemini-2.5-flash-image"
+
 
 @pytest.mark.parametrize(
     ("request_", "field"),
     [
         (ImageJobRequest(kind=JobKind.GENERATE, prompt="p", model="gemini-9"), "model"),
-        (ImageJobRequest(kind=JobKind.GENERATE, prompt="p", aspect_ratio="1:8"), "aspect_ratio"),
-        (ImageJobRequest(kind=JobKind.GENERATE, prompt="p", resolution="2K"), "resolution"),
+        (
+            ImageJobRequest(kind=JobKind.GENERATE, prompt="p", model=NANO_BANANA, aspect_ratio="1:8"),
+            "aspect_ratio",
+        ),
+        (
+            ImageJobRequest(kind=JobKind.GENERATE, prompt="p", model=NANO_BANANA, resolution="2K"),
+            "resolution",
+        ),
         (
             ImageJobRequest(
                 kind=JobKind.GENERATE, prompt="p", model="gemini-3-pro-image-preview", resolution="512"
@@ -179,7 +187,10 @@ def test_an_interactive_answer_cannot_be_fetched_again(gemini, emulator):
         (ImageJobRequest(kind=JobKind.GENERATE, prompt="p", count=2), "count"),
         (ImageJobRequest(kind=JobKind.GENERATE, prompt="p", seed=3), "seed"),
         (ImageJobRequest(kind=JobKind.EDIT, prompt="p", images=("https://example.com/a.png",)), "images[0]"),
-        (ImageJobRequest(kind=JobKind.EDIT, prompt="p", images=(SMALL_PNG,) * 4), "images"),
+        (
+            ImageJobRequest(kind=JobKind.EDIT, prompt="p", model=NANO_BANANA, images=(SMALL_PNG,) * 4),
+            "images",
+        ),
         (ImageJobRequest(kind=JobKind.EDIT, prompt="p"), "images"),
     ],
 )
@@ -318,3 +329,45 @@ def test_every_error_names_its_vendor(gemini, emulator):
     with pytest.raises(NanoBananaError) as raised:
         gemini.get_job("batches/x")
     assert raised.value.vendor == "Gemini"
+
+
+# -- December 2026: thinking models, partial batches, gRPC-coded lines --------------------------
+
+
+def test_a_thinking_models_answer_lands_only_its_final_image_and_says_how_many_drafts_it_skipped(
+    gemini, emulator, task_log
+):
+    pro = ImageJobRequest(kind=JobKind.GENERATE, prompt="a banana poster", model="gemini-3-pro-image")
+    result = gemini.submit(pro)
+
+    (image,) = result.images
+    assert image.spool.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert result.metadata["drafts_skipped"] == 2
+    assert "(2 thought drafts skipped)" in task_log()
+
+
+def test_a_batch_with_failed_lines_ends_partially_succeeded_and_each_line_is_read_by_its_grpc_code(
+    gemini, emulator
+):
+    for code in (3, 13):  # the last two lines: INVALID_ARGUMENT, then INTERNAL
+        emulator.add_fault(Fault("gemini", "batches", "line_error", status=code))
+    done = finished(gemini, gemini.submit_bulk(items(4), "partly"))
+
+    assert (done.state, done.metadata["batch_state"]) == (JobState.SUCCEEDED, "PARTIALLY_SUCCEEDED")
+    outcomes = read_all(gemini, done, 4)
+    assert outcomes["0"] == outcomes["1"] == b"\x89PNG\r\n\x1a\n"
+    assert type(outcomes["2"]) is NanoBananaInvalidRequestError, "gRPC 3 is no HTTP 3xx: a refusal"
+    assert type(outcomes["3"]) is NanoBananaServerError, "gRPC 13 (INTERNAL): another batch may pass"
+
+
+def test_a_results_file_cut_short_says_the_vendor_was_reached_and_what_happens_next(emulator):
+    once = GeminiHook("nanobanana_gemini_default", max_retries=0)  # the batch operator's hook
+    done = finished(once, once.submit_bulk(items(3), "cut-once"))
+    emulator.add_fault(Fault("gemini", "download", "truncated"))
+
+    with pytest.raises(NanoBananaServerError) as cut:
+        read_all(once, done, 3)
+    message = str(cut.value)
+    assert "the results were cut short after" in message
+    assert "could not reach" not in message
+    assert "its retry reads the results again" in message

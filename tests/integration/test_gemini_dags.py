@@ -4,6 +4,7 @@ batch created, also when the worker dies mid-task and the task is retried."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 
 import pytest
@@ -88,3 +89,65 @@ def test_a_gemini_batch_whose_creation_answer_was_lost_is_found_by_name_not_crea
     assert str(dag_run.state) == "success", task_states(dag_run)
     assert nanobanana_emulator.counters()["accepted"]["gemini"] == 1
     assert dag_run.get_task_instance("fruit_cards").xcom_pull(task_ids="fruit_cards")["succeeded"] == 20
+
+
+@pytest.fixture
+def answers_served(monkeypatch):
+    """Every generateContent answer the emulator sends, as it sends it: a spy, the answer unchanged."""
+    from airflow_provider_nanobanana.emulator import gemini as emulated
+
+    served: list[dict] = []
+    answer = emulated._answer
+
+    def record(*args, **kwargs):
+        served.append(answer(*args, **kwargs))
+        return served[-1]
+
+    monkeypatch.setattr(emulated, "_answer", record)
+    return served
+
+
+def test_a_nano_banana_pro_answer_with_thought_drafts_lands_only_its_final_image(
+    run_dag, nanobanana_emulator, nanobanana_s3, answers_served
+):
+    dag_run = run_dag("nanobanana_gemini_interactive", deferrable=True)
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    (answer,) = answers_served
+    image_parts = [part for part in answer["candidates"][0]["content"]["parts"] if "inlineData" in part]
+    images = [base64.b64decode(part["inlineData"]["data"]) for part in image_parts]
+    drafts = [image for image, part in zip(images, image_parts, strict=True) if part.get("thought")]
+    assert len(drafts) == 2, "the emulator's Pro model thought aloud"
+    (landed,) = dag_run.get_task_instance("poster").xcom_pull(task_ids="poster")["s3"]
+    body = stored(nanobanana_s3, landed["key"])
+    assert body == images[-1], "the final image, byte for byte"
+    assert body not in drafts
+
+
+@pytest.fixture
+def three_lines_fail_one_of_them_transiently(nanobanana_emulator):
+    from airflow_provider_nanobanana.emulator import Fault
+
+    for code in (3, 3, 13):  # INVALID_ARGUMENT twice (refused), then INTERNAL (a retry may pass)
+        nanobanana_emulator.add_fault(Fault("gemini", "batches", "line_error", status=code))
+
+
+def test_a_partially_succeeded_batch_lands_its_answers_and_the_retry_sends_only_the_transient_line(
+    run_dag, nanobanana_emulator, nanobanana_s3, three_lines_fail_one_of_them_transiently
+):
+    dag_run = run_dag("nanobanana_test_gemini_batch_partial", deferrable=True)
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    ti = dag_run.get_task_instance("fruit_cards")
+    assert ti.try_number == 2, "three failures passed max_failed_items=2; one was worth a retry"
+    counters = nanobanana_emulator.counters()
+    assert counters["accepted"]["gemini"] == 2, "the first batch, then one more for the transient line"
+    manifest = ti.xcom_pull(task_ids="fruit_cards")
+    assert (manifest["succeeded"], manifest["failed"]) == (18, 2)
+    refused = {item["index"]: item["error"] for item in manifest["failures"]}
+    assert set(refused) == {17, 18}
+    assert all("INVALID_ARGUMENT" in error for error in refused.values())
+    assert manifest["results"][19]["state"] == "landed", "the transient line, sent again"
+    keys = [key for item in manifest["results"] for key in item.get("s3", ())]
+    assert len(keys) == 18
+    assert all(stored(nanobanana_s3, key).startswith(b"\x89PNG") for key in keys)

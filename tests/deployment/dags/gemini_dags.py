@@ -2,7 +2,8 @@
 
 The dag.test() tier (tests/integration) reads this file too: ``..._retried`` waits as the
 configured default says (it runs in both modes), ``..._in_worker`` polls in its worker slot for
-the deployment's task-runner-kill test.
+the deployment's task-runner-kill test, and ``..._partial`` lets two of its items fail for good
+(a batch that ends PARTIALLY_SUCCEEDED).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_nanobanana.operators.batch import NanoBananaBatchImageOperator
 
-for name, waiting in (("retried", {}), ("in_worker", {"deferrable": False})):
+VARIANTS = {"retried": {}, "in_worker": {"deferrable": False}, "partial": {"max_failed_items": 2}}
+
+for name, variant in VARIANTS.items():
     with DAG(
         dag_id=f"nanobanana_test_gemini_batch_{name}",
         schedule=None,
@@ -26,5 +29,5 @@ for name, waiting in (("retried", {}), ("in_worker", {"deferrable": False})):
             items=[f"fruit card {index}" for index in range(20)],
             s3_output={"bucket": "nanobanana-images", "prefix": f"gemini/{name.replace('_', '-')}"},
             poll_interval=0.5,
-            **waiting,
+            **variant,
         )

@@ -30,6 +30,18 @@ _RETRIES_FIELD = {
     "schema": _optional("integer", minimum=0, maximum=10),
 }
 
+# The same example as spend/prices.py gives in its errors; kept here as text so that provider
+# discovery, which imports this module, stays cheap.
+_PRICES_FIELD = {
+    "label": "Prices (USD per image)",
+    "description": "What this account pays per image, overriding the published prices (ModelsLab "
+    "and AceData publish none): a JSON object keyed by model, 'model size', 'model mode' or "
+    "'model size mode' (mode: interactive or batch), or '*', e.g. "
+    '{"nano-banana-2": 0.067, "nano-banana-pro 4K": 0.24, "gemini-3-pro-image batch": 0.06}. '
+    "Estimates, max_cost_usd and the cost in every record use it.",
+    "schema": _optional("object"),
+}
+
 
 @dataclass(frozen=True)
 class ConnectionForm:
@@ -84,6 +96,7 @@ MODELSLAB_FORM = ConnectionForm(
         },
         "timeout": _TIMEOUT_FIELD,
         "max_retries": _RETRIES_FIELD,
+        "prices": _PRICES_FIELD,
     },
 )
 
@@ -116,6 +129,7 @@ ACEDATA_FORM = ConnectionForm(
         },
         "timeout": _TIMEOUT_FIELD,
         "max_retries": _RETRIES_FIELD,
+        "prices": _PRICES_FIELD,
     },
 )
 
@@ -148,6 +162,7 @@ GEMINI_FORM = ConnectionForm(
         },
         "timeout": _TIMEOUT_FIELD,
         "max_retries": _RETRIES_FIELD,
+        "prices": _PRICES_FIELD,
     },
 )
 

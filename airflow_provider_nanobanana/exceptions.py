@@ -167,6 +167,30 @@ class NanoBananaNotAnImageError(NanoBananaImageTransferError):
     """The body is not a PNG, JPEG, WebP or GIF by its magic bytes, whatever its Content-Type said."""
 
 
+class NanoBananaBudgetError(NanoBananaFailsWithoutRetry):
+    """``max_cost_usd`` stops the task: the estimate is above it (nothing was sent), a price it
+    needs is unknown (nothing was sent), or a batch spent up to it (what was paid is landed).
+
+    ``estimate_usd``, ``cap_usd`` and ``spent_usd`` say how much; a retry cannot change them, so
+    the task fails at once. Raise the cap (it is templated) and clear the task: a batch then sends
+    only the items it did not send.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cap_usd: float,
+        estimate_usd: float | None = None,
+        spent_usd: float | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.cap_usd = cap_usd
+        self.estimate_usd = estimate_usd
+        self.spent_usd = spent_usd
+
+
 class NanoBananaBatchItemsFailedError(NanoBananaError):
     """More batch items failed than ``max_failed_items`` allows, some for reasons a retry can fix
     (a vendor job failure, the deadline): a retry sends or reattaches those only."""

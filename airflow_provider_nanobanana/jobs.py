@@ -63,6 +63,11 @@ class ImageJobRequest:
     negative_prompt: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def image_count(self) -> int:
+        """The images this request asks for (one unless ``count`` says more, at every vendor)."""
+        return self.count or 1
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", JobKind(self.kind))
         object.__setattr__(self, "images", tuple(self.images))

@@ -13,6 +13,7 @@ from typing import Any
 
 from airflow_provider_nanobanana.exceptions import NanoBananaJobFailedError
 from airflow_provider_nanobanana.jobs import ImageJobResult
+from airflow_provider_nanobanana.spend.prices import UNKNOWN, Price
 
 INLINE_SCHEME = "nanobanana+base64://"
 
@@ -29,16 +30,20 @@ def summarize(
     requested_count: int | None = None,
     submitted_at: float | None = None,
     prompt: str | None = None,
+    price: Price | None = None,
 ) -> dict[str, Any]:
     """Describe a finished (or just submitted) job for XCom.
 
     ``requested_count`` defaults to what the vendor reports it was asked for, so a sensor that
     never saw the request still notices a partial delivery. ``prompt`` is kept only as its sha256,
-    which the S3 transfer records in object metadata.
+    which the S3 transfer records in object metadata. ``price`` (of one image) gives ``cost_usd``
+    and its basis: what the job cost, or for a job still running, what its images will cost.
     """
     metadata = result.metadata
     requested = requested_count or metadata.get("requested_count") or metadata.get("samples")
     now = time.time()
+    images = len(result.images) if result.state.is_terminal else requested or 1
+    cost, basis = price.cost(images, metadata.get("usage")) if price else (None, UNKNOWN)
     return {
         "vendor": result.vendor.value,
         "conn_id": conn_id,
@@ -56,6 +61,8 @@ def summarize(
         "elapsed_seconds": round(now - submitted_at, 3)
         if submitted_at and result.state.is_terminal
         else None,
+        "cost_usd": cost,
+        "cost_basis": basis,
         # What the model wrote beside its image (Gemini), shortened by the hook.
         **({"text": metadata["text"]} if metadata.get("text") else {}),
     }

@@ -39,3 +39,10 @@ def job_ids(ids: list[str], shown: int = 3) -> str:
 def utc(epoch: float) -> str:
     """``2026-12-02T18:12:08+00:00``: a moment as the vendors' consoles show it."""
     return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="seconds")
+
+
+def usd(amount: float) -> str:
+    """``$335.00``, ``$0.067``, ``$0.1344``: cents for sums, four places for one image's price."""
+    if amount >= 1 or amount == 0:
+        return f"${amount:,.2f}"
+    return "$" + f"{amount:.4f}".rstrip("0").ljust(4, "0")

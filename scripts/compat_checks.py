@@ -28,6 +28,7 @@ DAGS.mkdir()
 TEST_DAGS = [
     REPO / "tests/integration/dags/retry_dags.py",
     REPO / "tests/integration/dags/batch_dags.py",
+    REPO / "tests/integration/dags/budget_dags.py",
     REPO / "tests/deployment/dags/gemini_dags.py",
 ]
 for source in [*(REPO / "example_dags").glob("*.py"), *TEST_DAGS]:
@@ -148,6 +149,8 @@ def pipeline_checks() -> None:
             )
         )
         check("gemini interactive")(lambda: gemini_interactive(emulator, s3, EXAMPLE_BUCKET))
+        check("budget: dry run, gate, capped batch")(lambda: budgeted_batch(emulator))
+        check("budget: a batch stops at its cap")(lambda: batch_stops_at_its_cap(emulator))
         check("gemini batch retry reattaches")(
             lambda: batch_retry_reattaches(
                 emulator, "nanobanana_test_gemini_batch_retried", "fruit_cards", "batch", "gemini", 1
@@ -155,7 +158,7 @@ def pipeline_checks() -> None:
         )
 
 
-def run_dag(dag_id: str, *, deferrable: bool):
+def run_dag(dag_id: str, *, deferrable: bool, succeeds: bool = True, **test_kwargs):
     os.environ["AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE"] = str(deferrable)
     bag = dag_bag()
     assert not bag.import_errors, bag.import_errors
@@ -164,9 +167,9 @@ def run_dag(dag_id: str, *, deferrable: bool):
         # Airflow 2's dag.test() does not write the DAG to the DB; its DAG processor would, and
         # asset-alias events need the alias row that creates.
         dag.sync_to_db()
-    dag_run = dag.test()
+    dag_run = dag.test(**test_kwargs)
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-    assert "success" in str(dag_run.state), states
+    assert ("success" in str(dag_run.state)) is succeeds, states
     return dag_run
 
 
@@ -297,6 +300,30 @@ def gemini_interactive(emulator, s3, bucket: str) -> None:
     body = s3.client().get_object(Bucket=bucket, Key=landed["key"])["Body"].read()
     assert body.startswith(b"\x89PNG")
     assert hashlib.sha256(body).hexdigest() == landed["sha256"]
+
+
+def budgeted_batch(emulator) -> None:
+    """The dry run sends nothing and estimates; the gate (an approval on 3.1+, marked done as
+    `airflow dags test` lets; a short-circuit before) lets the capped batch pay about that."""
+    emulator.reset()
+    dag_run = run_dag("nanobanana_budgeted_batch", deferrable=True, mark_success_pattern="approve")
+    estimate = dag_run.get_task_instance("estimate").xcom_pull(task_ids="estimate")
+    manifest = dag_run.get_task_instance("draw").xcom_pull(task_ids="draw")
+    assert (estimate["images"], manifest["succeeded"]) == (40, 40), (estimate, manifest)
+    assert abs(manifest["cost_usd"] - estimate["cost_usd"]) < 0.01 * estimate["cost_usd"], manifest
+    assert emulator.counters()["accepted"]["gemini"] == 1, "one batch: the dry run sent none"
+
+
+def batch_stops_at_its_cap(emulator) -> None:
+    """40 items at $0.04 under a $1.00 cap: 25 paid and landed, 15 not sent (budget), no retry."""
+    emulator.reset()
+    priced = emulator.connection_json("acedata", prices={"nano-banana": 0.04})
+    os.environ["AIRFLOW_CONN_ACEDATA_PRICED"] = priced
+    dag_run = run_dag("nanobanana_test_batch_budget", deferrable=True, succeeds=False)
+    ti = dag_run.get_task_instance("draw")
+    manifest = ti.xcom_pull(task_ids="draw", key="manifest")
+    assert (ti.try_number, manifest["not_submitted"]) == (1, {"budget": 15}), manifest
+    assert emulator.counters()["accepted"]["acedata"] == 25, emulator.counters()["accepted"]
 
 
 if __name__ == "__main__":

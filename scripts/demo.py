@@ -6,7 +6,10 @@ embedded SQLite Airflow metadata DB in a throwaway AIRFLOW_HOME, and runs the ex
 S3, for both vendors; the edit DAGs read their inputs from ``s3://``, and the mapped DAG runs one
 job per prompt. Then it copies every landed
 object from S3 to ``demo-output/``, checks its sha256 again, prints a table and writes
-``demo-output/contact-sheet.png``. Everything it starts, it stops.
+``demo-output/contact-sheet.png``. The table's cost column is what each image cost: the AceData
+connection carries a ``prices`` extra (Google's list price for the model behind AceData's
+``nano-banana``, as an example of setting what your account pays); ModelsLab publishes no price,
+so its images show "unknown". Everything it starts, it stops.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ DAG_IDS = (
 )
 THUMBNAIL = 320
 CAPTION = 44
+# What the demo's AceData connection says the account pays per image (its prices extra): Google's
+# list price for gemini-2.5-flash-image, the model AceData's nano-banana runs on.
+DEMO_PRICES = {"acedata": {"nano-banana": 0.039}}
 
 
 def prepare_airflow_home() -> Path:
@@ -54,7 +60,10 @@ def prepare_airflow_home() -> Path:
 
 def connect(emulator: Any, s3: Any) -> None:
     for vendor in ("modelslab", "acedata"):
-        os.environ[f"AIRFLOW_CONN_NANOBANANA_{vendor.upper()}_DEFAULT"] = emulator.connection_json(vendor)
+        connection = emulator.connection_json(
+            vendor, **({"prices": DEMO_PRICES[vendor]} if vendor in DEMO_PRICES else {})
+        )
+        os.environ[f"AIRFLOW_CONN_NANOBANANA_{vendor.upper()}_DEFAULT"] = connection
     os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = s3.connection_json()
 
 
@@ -75,8 +84,25 @@ def run_pipeline(dags_folder: Path) -> tuple[list[dict[str, Any]], list[str]]:
             failed.append(dag_id)
             continue
         objects = dag_run.get_task_instance("to_s3").xcom_pull(task_ids="to_s3")
-        landed += [{**item, "dag_id": dag_id} for item in objects]
+        costs = image_costs(dag_run, "generate" if dag_id.endswith("mapped_prompts") else "submit")
+        landed += [{**item, "dag_id": dag_id, "cost": costs.get(item["job_id"])} for item in objects]
     return landed, failed
+
+
+def image_costs(dag_run: Any, task_id: str) -> dict[str, float | None]:
+    """Each job's cost per image, from the summaries the generating task (or its mapped
+    instances) returned."""
+    summaries = [
+        ti.xcom_pull(task_ids=task_id, map_indexes=ti.map_index)
+        for ti in dag_run.get_task_instances()
+        if ti.task_id == task_id
+    ]
+    return {
+        summary["job_id"]: None
+        if summary.get("cost_usd") is None
+        else summary["cost_usd"] / max(1, summary["requested_count"])
+        for summary in summaries
+    }
 
 
 def copy_from_s3(s3: Any, landed: list[dict[str, Any]]) -> list[Path]:
@@ -94,10 +120,17 @@ def copy_from_s3(s3: Any, landed: list[dict[str, Any]]) -> list[Path]:
 
 
 def print_table(landed: list[dict[str, Any]]) -> None:
-    print(f"\n{'vendor':<10} {'job':<38} {'bytes':>8}  {'sha256':<16}  S3 URI")
+    print(f"\n{'vendor':<10} {'job':<38} {'bytes':>8}  {'cost':>8}  {'sha256':<16}  S3 URI")
     for item in landed:
-        sha = item["sha256"][:16]
-        print(f"{item['vendor']:<10} {item['job_id']:<38} {item['size']:>8}  {sha}  {item['uri']}")
+        sha, cost = item["sha256"][:16], "unknown" if item["cost"] is None else f"${item['cost']:.3f}"
+        print(f"{item['vendor']:<10} {item['job_id']:<38} {item['size']:>8}  {cost:>8}  {sha}  {item['uri']}")
+    known = [item["cost"] for item in landed if item["cost"] is not None]
+    unknown = len(landed) - len(known)
+    print(
+        f"\nCost: ${sum(known):.2f} for {len(known)} images at the AceData connection's prices"
+        + (f"; {unknown} ModelsLab images at a price ModelsLab does not publish" if unknown else "")
+        + " (set a connection's prices extra to see what yours cost)."
+    )
 
 
 def contact_sheet(landed: list[dict[str, Any]], paths: list[Path], target: Path) -> None:

@@ -19,6 +19,7 @@ from airflow_provider_nanobanana.s3.destination import S3Destination
 from airflow_provider_nanobanana.s3.keys import render_key
 from airflow_provider_nanobanana.s3.landing import S3Connection
 from airflow_provider_nanobanana.s3.retries import with_s3_retries
+from airflow_provider_nanobanana.spend.prices import CATALOGUE, MIXED, UNKNOWN
 from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
 MANIFEST_TEMPLATE = "{prefix}/{dag_id}/{run_id}/{task_id}/{map_index}/manifest.json"
@@ -35,8 +36,9 @@ def manifest_item(index: int, record: dict[str, Any], *, detailed: bool) -> dict
         item["s3"] = record["objects"] if detailed else [obj["key"] for obj in record["objects"]]
     elif "images" in record:
         item["images"] = record["images"]
-    if "error" in record:
-        item["error"] = record["error"]
+    for name in ("cost_usd", "cost_basis", "reason", "error"):
+        if name in record:
+            item[name] = record[name]
     return item
 
 
@@ -50,12 +52,18 @@ def read_manifests(state: BatchState, *, conn_id: str, spool: IO[bytes] | None) 
 
     summary: dict[str, Any] = {"vendor": state.vendor, "conn_id": conn_id, "items": state.size}
     counts = {"succeeded": 0, "failed": 0, "images": 0}
+    bases: set[str] = set()
+    unsent: dict[str, int] = {}  # not_submitted items by reason
     shown: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     write(json.dumps(summary)[:-1] + ', "results": [')
     for index, record in state.every_record():
         brief = manifest_item(index, record, detailed=False)
         counts["images"] += len(brief.get("s3", brief.get("images", ())))
+        if "cost_basis" in record:
+            bases.add(record["cost_basis"])
+        if reason := brief.get("reason"):
+            unsent[reason] = unsent.get(reason, 0) + 1
         if record["state"] in (SUCCEEDED, LANDED):
             counts["succeeded"] += 1
         elif record["state"] in FAILURES:
@@ -66,7 +74,9 @@ def read_manifests(state: BatchState, *, conn_id: str, spool: IO[bytes] | None) 
             shown.append(brief)
         if spool is not None:
             write(("," if index else "") + json.dumps(manifest_item(index, record, detailed=True)))
-    totals = {**counts, "bytes": state.landed_bytes, "link": state.link}
+    totals = {**counts, "bytes": state.landed_bytes, "link": state.link, **_cost(state, bases)}
+    if unsent:
+        totals["not_submitted"] = unsent
     write("], " + json.dumps(totals)[1:])
     listed = {"results": shown, "failures": failures}
     if len(shown) < state.size:
@@ -74,13 +84,17 @@ def read_manifests(state: BatchState, *, conn_id: str, spool: IO[bytes] | None) 
     return {**summary, **totals, **listed}
 
 
+def manifest_key(destination: S3Destination, run: TaskInstanceKey) -> str:
+    values = {"dag_id": run.dag_id, "run_id": run.run_id, "task_id": run.task_id, "map_index": run.map_index}
+    return render_key(MANIFEST_TEMPLATE, destination.prefix, values)
+
+
 def write_manifest(
     state: BatchState, conn_id: str, destination: S3Destination, run: TaskInstanceKey, log: logging.Logger
 ) -> dict[str, Any]:
     """Put the S3 manifest (overwritten by each try, like the images); return the XCom manifest
     with the S3 manifest's URI."""
-    values = {"dag_id": run.dag_id, "run_id": run.run_id, "task_id": run.task_id, "map_index": run.map_index}
-    key = render_key(MANIFEST_TEMPLATE, destination.prefix, values)
+    key = manifest_key(destination, run)
     s3 = S3Connection.open(destination.aws_conn_id)
     args = destination.upload_args(s3.base_args, "application/json", {})
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+b") as spool:
@@ -99,3 +113,15 @@ def write_manifest(
     manifest["manifest"] = f"s3://{destination.bucket}/{key}"
     log.info("Wrote the manifest (%d items) to %s.", state.size, manifest["manifest"])
     return manifest
+
+
+def _cost(state: BatchState, bases: set[str]) -> dict[str, Any]:
+    """What every try of the batch paid, on which basis, and what jobs that may still bill
+    (timed out, possibly billed) are estimated at."""
+    if UNKNOWN in bases:
+        return {"cost_usd": None, "cost_basis": UNKNOWN}
+    basis = bases.pop() if len(bases) == 1 else MIXED if bases else CATALOGUE
+    cost: dict[str, Any] = {"cost_usd": round(state.paid_usd, 6), "cost_basis": basis}
+    if state.reserved_usd > 0:
+        cost["cost_pending_usd"] = round(state.reserved_usd, 6)
+    return cost

@@ -6,6 +6,9 @@ is done. Submissions go out in waves of at most the free in-flight slots: the wa
 saved before its first request and its job ids once all its answers are in, the requests
 themselves concurrently, so the window in which a killed worker leaves jobs without ids is one
 request long (:mod:`~airflow_provider_nanobanana.batch.state` says what a retry makes of them).
+With ``max_cost_usd``, a wave takes only the items whose estimates fit under the cap beside what
+is paid and what jobs still running may bill; once nothing fits and nothing runs that could
+leave room, the rest end ``not_submitted`` for the budget.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 from airflow_provider_nanobanana import wording
 from airflow_provider_nanobanana.batch.state import (
+    BUDGET,
     FAILED,
     POSSIBLY_BILLED,
     REFUSED,
@@ -39,6 +43,8 @@ from airflow_provider_nanobanana.exceptions import (
 from airflow_provider_nanobanana.hooks.base import NanoBananaBaseHook
 from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobState
 from airflow_provider_nanobanana.polling import TRANSIENT_POLL_ERRORS, job_failed_error
+from airflow_provider_nanobanana.spend.estimate import EPSILON, Estimate
+from airflow_provider_nanobanana.spend.prices import Price
 from airflow_provider_nanobanana.summary import summarize
 
 # How long an item the vendor turned away without accepting it (429 without Retry-After, 5xx)
@@ -58,6 +64,7 @@ class BatchSettings:
     fail_on_partial: bool
     on_unknown_submission: str
     aws_conn_id: str | None
+    max_cost_usd: float | None = None
 
 
 class BatchRun:
@@ -141,13 +148,17 @@ class BatchRun:
             requested_count=request.count,
             submitted_at=self.state.record(index).get("sent_at"),
             prompt=request.prompt,
+            price=self.price(index),
         )
+        cost = {"cost_basis": summary["cost_basis"]}
+        if summary["cost_usd"] is not None:
+            cost["cost_usd"] = summary["cost_usd"]
         short = summary["requested_count"] - summary["delivered_count"]
         if short > 0 and self.settings.fail_on_partial:
             message = f"delivered {summary['delivered_count']} of {summary['requested_count']} images"
-            self.state.end(index, FAILED, message)
+            self.state.end(index, FAILED, message, **cost)  # the images delivered are billed
             return
-        self.state.end(index, SUCCEEDED, images=summary["images"], seed=summary["seed"])
+        self.state.end(index, SUCCEEDED, images=summary["images"], seed=summary["seed"], **cost)
 
     def _take_bulk(self, bulk: ImageJobResult, indexes: list[int]) -> None:
         """A bulk job ended: read its results as they stream and land each item as it arrives
@@ -283,9 +294,11 @@ class BatchRun:
 
     def submit_wave(self) -> list[ImageJobResult] | None:
         """Send the next items into the free slots; return the jobs that finished at once, or None
-        when there was nothing to send (no free slot, or no item that may go now)."""
+        when there was nothing to send (no free slot, no item that may go now, or none the
+        budget allows)."""
         in_flight = len(self.state.open_indexes(SENT, RUNNING))
         wave = self.state.sendable(time.time(), max(0, self.settings.max_in_flight - in_flight))
+        wave = self._within_budget(wave, in_flight) if wave else wave
         if not wave:
             return None
         requests = {index: self._resolved(index) for index in wave}
@@ -295,7 +308,7 @@ class BatchRun:
         if self.hook.submits_in_bulk:
             self._submit_bulk(wave, requests)
             return []
-        self.state.intend(wave, time.time())
+        self.state.intend(wave, time.time(), estimates=self._estimates(wave))
         self.save()
         with ThreadPoolExecutor(max_workers=len(wave), thread_name_prefix="nanobanana-submit") as pool:
             outcomes = list(
@@ -319,7 +332,7 @@ class BatchRun:
         whose answer is lost is found again instead of being created twice."""
         now = time.time()
         display_name = f"nanobanana-{self.state.fingerprint[:12]}-{int(now)}-{wave[0]}"
-        self.state.intend(wave, now, display_name=display_name)
+        self.state.intend(wave, now, display_name=display_name, estimates=self._estimates(wave))
         self.save()
         try:
             bulk = self.hook.submit_bulk([(str(index), requests[index]) for index in wave], display_name)
@@ -338,6 +351,48 @@ class BatchRun:
         self.log.log(level, line)
         if fatal is not None:
             raise fatal
+
+    # -- money -------------------------------------------------------------------------------
+
+    def price(self, index: int) -> Price:
+        return item_price(self.hook, self.requests[index])
+
+    def estimate(self, index: int) -> float | None:
+        """What item ``index`` will cost if every image it asks for is delivered."""
+        usd = self.price(index).usd
+        return None if usd is None else usd * self.requests[index].image_count
+
+    def _estimates(self, wave: list[int]) -> dict[int, float | None]:
+        return {index: self.estimate(index) for index in wave}
+
+    def _within_budget(self, wave: list[int], in_flight: int) -> list[int]:
+        """The first items of ``wave`` that fit under ``max_cost_usd`` beside what was paid and
+        what jobs that may still bill are estimated at. When none fits and no job runs whose
+        end could leave room, nothing more is sent in this try (:meth:`BatchState.stop_sending`)."""
+        cap = self.settings.max_cost_usd
+        if cap is None:
+            return wave
+        room = cap - self.state.paid_usd - self.state.reserved_usd + EPSILON
+        fits: list[int] = []
+        for index in wave:
+            cost = self.estimate(index) or 0.0
+            if cost > room:
+                break
+            room -= cost
+            fits.append(index)
+        if not fits and not in_flight:
+            next_cost = self.estimate(wave[0]) or 0.0
+            unsent = self.state.stop_sending(BUDGET)
+            self.log.warning(
+                "max_cost_usd=%s: %s paid and %s may still bill, and the next item would cost %s; "
+                "the %s not sent end not_submitted (budget).",
+                wording.usd(cap),
+                wording.usd(self.state.paid_usd),
+                wording.usd(self.state.reserved_usd),
+                wording.usd(next_cost),
+                wording.plural(unsent, "item"),
+            )
+        return fits
 
     def _resolved(self, index: int) -> ImageJobRequest | None:
         """``s3://`` inputs become data URIs or presigned URLs at send time (presigned URLs
@@ -412,6 +467,27 @@ class BatchRun:
         if len(self.state.open_indexes(RUNNING)) >= self.settings.max_in_flight:
             return None
         return self.state.next_wake()
+
+
+def item_price(hook: NanoBananaBaseHook, request: ImageJobRequest) -> Price:
+    """One image of a batch item, as the vendor bills it (in a bulk job, at its discount)."""
+    return hook.unit_price(request, batch=hook.submits_in_bulk)
+
+
+def estimate_items(
+    hook: NanoBananaBaseHook, requests: Sequence[ImageJobRequest], indexes: Iterable[int], room: float | None
+) -> tuple[Estimate, int]:
+    """The estimate for items ``indexes``, and how many of them, in order, fit in ``room`` dollars."""
+    estimate, fit, full = Estimate(), 0, room is None
+    for index in indexes:
+        request = requests[index]
+        cost = estimate.add(item_price(hook, request), request.image_count)
+        if not full and room is not None and cost is not None and cost <= room + EPSILON:
+            room -= cost
+            fit += 1
+        else:
+            full = True
+    return estimate, fit
 
 
 def _items(indexes: list[int]) -> str:

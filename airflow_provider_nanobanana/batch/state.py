@@ -14,8 +14,13 @@ items: the only state in which a job may exist without a recorded id. Where the 
 wave as one bulk job (a Gemini batch), the intent also records the bulk job's ``display_name``
 (how a lost creation is found), and each running item its ``batch`` (what is polled) beside its
 own job id. A new try turns ``failed`` (the vendor's job failed) and ``not_submitted`` back into
-queued items, ``timed_out`` back into running ones (the job is paid and may still finish), and
+queued ones, ``timed_out`` back into running ones (the job is paid and may still finish), and
 leaves ``refused``, ``possibly_billed``, ``succeeded`` and ``landed`` as they are.
+
+Money is kept beside: an item sent holds its estimated cost (``estimate_usd``) until it ends with
+what it cost (``cost_usd``, with its basis). The head sums both (``reserved_usd`` for items that
+may still bill, ``paid_usd`` for those that did), so a cap is checked without reading every page;
+what a ``possibly_billed`` or ``timed_out`` item may cost stays reserved across tries.
 
 The ledger is a small *head* (this object's fields: counts, the cursor, which pages are open) and
 the item records in :class:`~airflow_provider_nanobanana.batch.pages.PagedRecords`. A step reads
@@ -27,7 +32,7 @@ one whose wave was never sent (the worker died between the two writes) and is dr
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from airflow_provider_nanobanana import wording
@@ -44,6 +49,14 @@ FAILED, REFUSED, TIMED_OUT, NOT_SUBMITTED, POSSIBLY_BILLED = (
     "possibly_billed",
 )
 FAILURES = (FAILED, REFUSED, TIMED_OUT, NOT_SUBMITTED, POSSIBLY_BILLED)
+# Why items ended not_submitted: what ``unsent`` holds, and what each item's record says.
+DEADLINE, BUDGET = "deadline", "budget"
+UNSENT_BECAUSE = {
+    DEADLINE: "not submitted before the deadline",
+    BUDGET: "not submitted: sending it would have taken the spend past max_cost_usd",
+}
+# The states in which an item's job may (still) bill: its estimate is held against the cap.
+_RESERVING = frozenset({SENT, RUNNING, TIMED_OUT, POSSIBLY_BILLED})
 # What a new try makes of an item that ended its last try in this state.
 _ON_RETRY = {FAILED: QUEUED, NOT_SUBMITTED: QUEUED, TIMED_OUT: RUNNING}
 # The failures a retry can fix: it sends those items again, or reattaches to their jobs.
@@ -65,7 +78,21 @@ _HEAD_FIELDS = (
     "tally",
     "landed_bytes",
     "ended",
+    "paid_usd",
+    "reserved_usd",
 )
+
+
+# What a record says only about its last try: a new try drops it.
+_TRY_NOTES = ("error", "last_error", "reason")
+
+
+def _reserved(record: dict[str, Any]) -> float:
+    return record.get("estimate_usd", 0.0) if record["state"] in _RESERVING else 0.0
+
+
+def _unsent_text(reason: str) -> str:
+    return UNSENT_BECAUSE.get(reason, reason)  # a ledger from before reasons held the text itself
 
 
 class BatchState:
@@ -84,10 +111,12 @@ class BatchState:
         self.started_at = time.time()  # this try's start, for the eta
         self.link: str | None = None  # where a person looks at the first landed image
         self.cursor = 0
-        self.unsent: str | None = None  # why items from the cursor on ended not_submitted
+        self.unsent: str | None = None  # why items from the cursor on ended not_submitted (DEADLINE, BUDGET)
         self.tally: dict[str, int] = {}  # items in a final state, by state
         self.landed_bytes = 0
         self.ended = 0  # items that reached a final state in this try
+        self.paid_usd = 0.0  # what items that ended cost, over every try
+        self.reserved_usd = 0.0  # the estimates of items whose jobs may still bill
         self.finished: dict[str, Any] | None = None
         self.records = PagedRecords(store, HEAD)
         self._saved_head: dict[str, Any] | None = None
@@ -100,7 +129,7 @@ class BatchState:
             return None
         state = cls(store, head["fingerprint"], head["vendor"], head["size"], lands=head["lands"])
         for name in _HEAD_FIELDS[4:]:
-            setattr(state, name, head[name])
+            setattr(state, name, head.get(name, 0.0))  # a ledger from before costs has no sums
         state.finished = head.get(FINISHED)
         state.records = PagedRecords(store, HEAD, state.cursor, head["splits"], head["open_pages"])
         state._saved_head = state.head()
@@ -129,7 +158,11 @@ class BatchState:
 
     def record(self, index: int) -> dict[str, Any]:
         found = self.records.get(index) if index < self.cursor else None
-        return found if found is not None else {"state": NOT_SUBMITTED if self.unsent else QUEUED}
+        if found is not None:
+            return found
+        if self.unsent:
+            return {"state": NOT_SUBMITTED, "reason": self.unsent, "error": _unsent_text(self.unsent)}
+        return {"state": QUEUED}
 
     def state_of(self, index: int) -> str:
         return self.record(index)["state"]
@@ -193,12 +226,17 @@ class BatchState:
         return not self._is_final(record["state"])
 
     def _put(self, index: int, record: dict[str, Any]) -> None:
-        before = self.state_of(index) if index < self.cursor else QUEUED
+        earlier = self.record(index) if index < self.cursor else {"state": QUEUED}
+        before = earlier["state"]
         if self._is_final(before):
             self.tally[before] -= 1
         if self._is_final(record["state"]):
             self.tally[record["state"]] = self.tally.get(record["state"], 0) + 1
             self.ended += not self._is_final(before)
+        if record["state"] not in _RESERVING:
+            record.pop("estimate_usd", None)
+        self.paid_usd += record.get("cost_usd", 0.0) - earlier.get("cost_usd", 0.0)
+        self.reserved_usd += _reserved(record) - _reserved(earlier)
         self.records.put(index, record, is_open=self._is_open(record))
         self.cursor = max(self.cursor, index + 1)
 
@@ -210,25 +248,35 @@ class BatchState:
             return
         self.try_number, self.deadline = try_number, deadline
         self.started_at, self.ended, self.unsent, self.tally = time.time(), 0, None, {}
+        self.paid_usd = self.reserved_usd = 0.0
         for index, record in self.records.all_records():
             if (state := _ON_RETRY.get(record["state"])) is not None:
-                record = {
-                    name: value for name, value in record.items() if name not in ("error", "last_error")
-                }
+                record = {name: value for name, value in record.items() if name not in _TRY_NOTES}
                 record["state"] = state
                 if state == QUEUED:
-                    for name in ("job_id", "batch", "display_name"):
+                    for name in ("job_id", "batch", "display_name", "estimate_usd"):
                         record.pop(name, None)
                 self.records.put(index, record, is_open=True)
             elif self._is_final(record["state"]):
                 self.tally[record["state"]] = self.tally.get(record["state"], 0) + 1
+            self.paid_usd += record.get("cost_usd", 0.0)
+            self.reserved_usd += _reserved(record)
 
-    def intend(self, indexes: Iterable[int], now: float, display_name: str | None = None) -> None:
+    def intend(
+        self,
+        indexes: Iterable[int],
+        now: float,
+        display_name: str | None = None,
+        estimates: Mapping[int, float | None] | None = None,
+    ) -> None:
+        """Items about to be sent, each with what it is estimated to cost, where known."""
         for index in indexes:
-            self._put(
-                index,
-                {"state": SENT, "sent_at": now, **({"display_name": display_name} if display_name else {})},
-            )
+            record: dict[str, Any] = {"state": SENT, "sent_at": now}
+            if display_name:
+                record["display_name"] = display_name
+            if estimate := (estimates or {}).get(index):
+                record["estimate_usd"] = round(estimate, 6)
+            self._put(index, record)
 
     def submitted(self, index: int, job_id: str, batch: str | None = None) -> None:
         record = {**self.record(index), "state": RUNNING, "job_id": job_id}
@@ -263,10 +311,17 @@ class BatchState:
         was never sent is not_submitted."""
         for index in self.open_indexes(RUNNING):
             self.end(index, TIMED_OUT, "still running at the deadline; a retry reattaches")
-        for index in self.open_indexes(QUEUED):
-            self.end(index, NOT_SUBMITTED, "not submitted before the deadline")
+        self.stop_sending(DEADLINE)
+
+    def stop_sending(self, reason: str) -> int:
+        """Send nothing more in this try: every item not sent yet ends not_submitted, ``reason``
+        (:data:`DEADLINE` or :data:`BUDGET`) saying why; return how many. A retry sends them."""
+        held = self.open_indexes(QUEUED)
+        for index in held:
+            self.end(index, NOT_SUBMITTED, UNSENT_BECAUSE[reason], reason=reason)
         if self.cursor < self.size:
-            self.unsent = "not submitted before the deadline"
+            self.unsent = reason
+        return len(held) + self.size - self.cursor
 
     # -- telling a person --------------------------------------------------------------------
 
@@ -277,6 +332,8 @@ class BatchState:
         line = f"{done}/{self.size} done, {in_flight} in flight, {self.count(*FAILURES)} failed"
         if self.landed_bytes:
             line += f", {wording.size(self.landed_bytes)} landed"
+        if self.paid_usd:
+            line += f", {wording.usd(self.paid_usd)} paid"
         if done < self.size and self.ended:
             rate = self.ended / max(now - self.started_at, 1e-6)
             line += f", eta {wording.duration((self.size - done) / rate)}"

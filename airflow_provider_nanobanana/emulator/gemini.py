@@ -55,23 +55,34 @@ LEVELS = ("MINIMAL", "HIGH")
 
 @dataclass(frozen=True)
 class _Model:
-    """What a model takes (``sizes`` empty: no imageSize), and whether it always thinks."""
+    """What a model takes (``sizes`` empty: no imageSize), the image tokens an answer bills by
+    size, and whether it always thinks."""
 
     ratios: tuple[str, ...]
     sizes: tuple[str, ...]
+    image_tokens: dict[str, int]
     thinking_levels: tuple[str, ...] = ()
     always_thinks: bool = False
 
 
+# Image output tokens per image as Google's pricing page and the Vertex model card give them.
+_FLASH_TOKENS = {"512": 747, "1K": 1120, "2K": 1680, "4K": 2520}
+_PRO_TOKENS = {"1K": 1120, "2K": 1120, "4K": 2000}
+_PRO_SIZES = ("1K", "2K", "4K")
 MODELS: dict[str, _Model] = {
-    "gemini-2.5-flash-image": _Model(TEN_RATIOS, ()),
-    "gemini-3-pro-image-preview": _Model(TEN_RATIOS, ("1K", "2K", "4K"), always_thinks=True),
-    "gemini-3-pro-image": _Model(TEN_RATIOS, ("1K", "2K", "4K"), always_thinks=True),
-    "gemini-3.1-flash-image-preview": _Model(FOURTEEN_RATIOS, ("512", "1K", "2K", "4K")),
-    "gemini-3.1-flash-image": _Model(FIFTEEN_RATIOS, ("512", "1K", "2K", "4K"), LEVELS),
-    "gemini-3.1-flash-lite-image": _Model(TEN_RATIOS, ("1K",), LEVELS),
-    "gemini-nano-banana-2.1": _Model(FOURTEEN_RATIOS, ("1K", "2K", "4K"), LEVELS),
+    "gemini-2.5-flash-image": _Model(TEN_RATIOS, (), {"1K": 1290}),
+    "gemini-3-pro-image-preview": _Model(TEN_RATIOS, _PRO_SIZES, _PRO_TOKENS, always_thinks=True),
+    "gemini-3-pro-image": _Model(TEN_RATIOS, _PRO_SIZES, _PRO_TOKENS, always_thinks=True),
+    "gemini-3.1-flash-image-preview": _Model(FOURTEEN_RATIOS, ("512", "1K", "2K", "4K"), _FLASH_TOKENS),
+    "gemini-3.1-flash-image": _Model(FIFTEEN_RATIOS, ("512", "1K", "2K", "4K"), _FLASH_TOKENS, LEVELS),
+    "gemini-3.1-flash-lite-image": _Model(TEN_RATIOS, ("1K",), _FLASH_TOKENS, LEVELS),
+    "gemini-nano-banana-2.1": _Model(FOURTEEN_RATIOS, ("1K", "2K", "4K"), _FLASH_TOKENS, LEVELS),
 }
+# What else an answer bills: its caption, a thinking model's thoughts, each input image.
+_CAPTION_TOKENS = 12
+_THOUGHT_TOKENS = 800
+_INPUT_IMAGE_TOKENS = 560
+_INLINE_KEYS = {"inlineData", "inline_data"}
 _DRAFTS = 2  # interim images a thinking model shows before its final one
 _SCALES = {"512": 0.5, "1K": 1.0, "2K": 2.0, "4K": 4.0}
 _ANSWERED = ("SUCCEEDED", "PARTIALLY_SUCCEEDED")
@@ -93,6 +104,7 @@ class _Plan:
 
     spec: ImageSpec
     thinks: bool
+    usage: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -304,7 +316,27 @@ def _plan(model: str, body: Any, index: int, seed: int) -> _Plan:
         raise _invalid(f"Thinking level {level!r} is not supported for {model}.")
     width, height = _pixels(ratio, _SCALES[size or "1K"])
     spec = ImageSpec(GEMINI, " ".join(texts), width, height, index, 1, seed)
-    return _Plan(spec, thinks=rules.always_thinks or level == "HIGH")
+    thinks = rules.always_thinks or level == "HIGH"
+    inputs = sum(isinstance(part, dict) and bool(_INLINE_KEYS & part.keys()) for part in parts)
+    prompt_tokens = len(spec.prompt) // 4 + 1 + inputs * _INPUT_IMAGE_TOKENS
+    usage = _usage(prompt_tokens, rules.image_tokens[size or "1K"], thinks)
+    return _Plan(spec, thinks=thinks, usage=usage)
+
+
+def _usage(prompt: int, image: int, thinks: bool) -> dict[str, Any]:
+    """``usageMetadata`` as Google writes it: output tokens by modality, thoughts apart."""
+    thoughts = _THOUGHT_TOKENS if thinks else 0
+    output = image + _CAPTION_TOKENS
+    return {
+        "promptTokenCount": prompt,
+        "candidatesTokenCount": output,
+        "totalTokenCount": prompt + output + thoughts,
+        "candidatesTokensDetails": [
+            {"modality": "IMAGE", "tokenCount": image},
+            {"modality": "TEXT", "tokenCount": _CAPTION_TOKENS},
+        ],
+        **({"thoughtsTokenCount": thoughts} if thoughts else {}),
+    }
 
 
 # Google's 1K sizes (nanobanana docs); the four extra ratios of 3.1 Flash are computed.
@@ -372,7 +404,7 @@ def _answer(plan: _Plan, runtime: Runtime, model: str) -> dict[str, Any]:
                 "index": 0,
             }
         ],
-        "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 1290, "totalTokenCount": 1302},
+        "usageMetadata": plan.usage,
         "modelVersion": model,
         "responseId": secrets.token_urlsafe(16),
     }

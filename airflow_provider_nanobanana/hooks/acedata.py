@@ -40,6 +40,7 @@ from airflow_provider_nanobanana.hooks.acedata_responses import (
 from airflow_provider_nanobanana.hooks.base import ApiCall, NanoBananaBaseHook
 from airflow_provider_nanobanana.hooks.retry import retry_after_seconds
 from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind, Vendor
+from airflow_provider_nanobanana.spend.prices import BilledAs
 
 IMAGES_PATH = "/nano-banana/images"
 TASKS_PATH = "/nano-banana/tasks"
@@ -197,6 +198,10 @@ class AceDataHook(NanoBananaBaseHook):
 
     def _default_model(self, extras: dict[str, Any]) -> str:
         return self.extra(extras, "default_model") or ACEDATA_MODELS[0]
+
+    def billed_as(self, request: ImageJobRequest, *, batch: bool = False) -> BilledAs:
+        model = request.model or self._default_model(self.settings.extras)
+        return BilledAs(VENDOR, model, request.resolution or RESOLUTIONS[0])
 
     def validate(self, request: ImageJobRequest) -> None:
         """Check ``request`` against AceData's limits without sending anything."""

@@ -41,6 +41,7 @@ from airflow_provider_nanobanana.polling import (
     job_failed_error,
     next_poll_delay,
 )
+from airflow_provider_nanobanana.spend.prices import BilledAs, Price, parse_prices, price_of
 from airflow_provider_nanobanana.validation import S3_SCHEME, invalid
 
 USER_AGENT = f"airflow-provider-nanobanana/{__version__}"
@@ -361,6 +362,21 @@ class NanoBananaBaseHook(BaseHook):
     # -- jobs -------------------------------------------------------------------------------
 
     @abstractmethod
+    # -- what requests cost ------------------------------------------------------------------
+
+    @abstractmethod
+    def billed_as(self, request: ImageJobRequest, *, batch: bool = False) -> BilledAs:
+        """What ``request`` is billed as (model, size, mode), defaults filled in as the vendor does."""
+
+    @cached_property
+    def prices(self) -> dict[str, float]:
+        """The connection's ``prices`` extra: USD per image the account pays, by model."""
+        return parse_prices(self.extra(self.settings.extras, "prices"))
+
+    def unit_price(self, request: ImageJobRequest, *, batch: bool = False) -> Price:
+        """The price of one image of ``request`` (``batch``: sent as part of a bulk job)."""
+        return price_of(self.billed_as(request, batch=batch), self.prices, self.vendor.value)
+
     def validate(self, request: ImageJobRequest) -> None:
         """Raise ``NanoBananaInvalidRequestError`` if the vendor would refuse ``request``; send nothing."""
 

@@ -57,6 +57,7 @@ from airflow_provider_nanobanana.hooks.gemini_stream import (
 )
 from airflow_provider_nanobanana.hooks.retry import retry_after_seconds
 from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind, Vendor
+from airflow_provider_nanobanana.spend.prices import BilledAs
 
 API = "/v1beta"
 TEN_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
@@ -93,6 +94,7 @@ class ModelRules:
     image_sizes: tuple[str, ...]
     max_images: int
     thinking_levels: tuple[str, ...] = ()
+    always_thinks: bool = False
 
 
 # Each row's source is in README's Gemini model table: Google's Nano Banana page, Google Cloud's
@@ -101,8 +103,8 @@ class ModelRules:
 # migration guide (thinking levels MINIMAL and HIGH for 3.1 Flash Image and Nano Banana 2.1).
 MODEL_RULES: dict[str, ModelRules] = {
     "gemini-2.5-flash-image": ModelRules(TEN_RATIOS, ("1K",), 3),
-    "gemini-3-pro-image-preview": ModelRules(TEN_RATIOS, ("1K", "2K", "4K"), 14),
-    "gemini-3-pro-image": ModelRules(TEN_RATIOS, ("1K", "2K", "4K"), 14),
+    "gemini-3-pro-image-preview": ModelRules(TEN_RATIOS, ("1K", "2K", "4K"), 14, always_thinks=True),
+    "gemini-3-pro-image": ModelRules(TEN_RATIOS, ("1K", "2K", "4K"), 14, always_thinks=True),
     "gemini-3.1-flash-image-preview": ModelRules(FOURTEEN_RATIOS, ("512", "1K", "2K", "4K"), 14),
     "gemini-3.1-flash-image": ModelRules(FIFTEEN_RATIOS, ("512", "1K", "2K", "4K"), 14, ("MINIMAL", "HIGH")),
     "gemini-3.1-flash-lite-image": ModelRules(TEN_RATIOS, ("1K",), 14, ("MINIMAL", "HIGH")),
@@ -237,6 +239,20 @@ class GeminiHook(NanoBananaBaseHook):
 
     def _default_model(self, extras: dict[str, Any]) -> str:
         return self.extra(extras, "default_model") or GEMINI_MODELS[0]
+
+    def billed_as(self, request: ImageJobRequest, *, batch: bool = False) -> BilledAs:
+        """Billed by tokens: the image's size, whether the model thinks, and the input images."""
+        model = request.model or self._default_model(self.settings.extras)
+        rules = MODEL_RULES.get(model)
+        thinks = rules is not None and rules.always_thinks
+        return BilledAs(
+            VENDOR,
+            model,
+            request.resolution or "1K",
+            batch=batch,
+            thinks=thinks or request.options.get("thinking_level") == "HIGH",
+            input_images=len(request.images),
+        )
 
     def validate(self, request: ImageJobRequest) -> None:
         build_request(request, self._default_model(self.settings.extras))

@@ -211,7 +211,7 @@ def parse_image_answer(
     if text:
         metadata["text"] = text[:TEXT_KEPT]
     if isinstance(usage := answer.get("usageMetadata"), Mapping):
-        metadata["tokens"] = usage.get("totalTokenCount")
+        metadata["usage"] = billed_tokens(usage)
     return ImageJobResult(
         vendor=Vendor.GEMINI,
         job_id=job_id or str(answer.get("responseId") or f"gemini-{uuid.uuid4()}"),
@@ -219,6 +219,27 @@ def parse_image_answer(
         images=tuple(images),
         metadata=metadata,
     )
+
+
+def billed_tokens(usage: Mapping[str, Any]) -> dict[str, int]:
+    """``usageMetadata`` as Google bills it: prompt tokens, image output tokens, and text output
+    tokens (thoughts included). Without a per-modality breakdown every output token is counted as
+    an image token, the dearer rate, so a reported cost never comes out low."""
+    output = _count(usage.get("candidatesTokenCount")) or 0
+    details = usage.get("candidatesTokensDetails")
+    image = output
+    if isinstance(details, list):
+        image = sum(
+            _count(detail.get("tokenCount")) or 0
+            for detail in details
+            if isinstance(detail, Mapping) and detail.get("modality") == "IMAGE"
+        )
+    thoughts = _count(usage.get("thoughtsTokenCount")) or 0
+    return {
+        "prompt": _count(usage.get("promptTokenCount")) or 0,
+        "image": image,
+        "text": max(0, output - image) + thoughts,
+    }
 
 
 def _blocked(reason: str, message: str) -> NanoBananaContentPolicyError:

@@ -30,6 +30,7 @@ from airflow_provider_nanobanana.hooks.modelslab_responses import (
 )
 from airflow_provider_nanobanana.hooks.retry import retry_after_seconds
 from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind, JobState, Vendor
+from airflow_provider_nanobanana.spend.prices import BilledAs
 
 ENTERPRISE = "enterprise"
 V7 = "v7"
@@ -117,7 +118,7 @@ def _v7_call(request: ImageJobRequest) -> ApiCall:
         hint=" (v7 takes a prompt, a model, an aspect ratio and input images)",
     )
     models = V7_TEXT_TO_IMAGE_MODELS if generate else V7_IMAGE_TO_IMAGE_MODELS
-    model = check.check_choice("model", models[0] if request.model is None else request.model, models)
+    model = check.check_choice("model", _v7_model(request), models)
     body: dict[str, Any] = {"prompt": request.prompt, "model_id": model}
     if request.aspect_ratio is not None:
         body["aspect_ratio"] = check.check_model_choice(
@@ -138,6 +139,12 @@ def _v7_call(request: ImageJobRequest) -> ApiCall:
     body.update({k: check.check_text(f"options.{k}", v) for k, v in request.options.items() if v is not None})
     path = "/text-to-image" if generate else "/image-to-image"
     return ApiCall(endpoint, _V7_PATH + path, body, is_submission=True)
+
+
+def _v7_model(request: ImageJobRequest) -> str:
+    """The v7 model a request runs on: its own, or the endpoint's first (the vendor's default)."""
+    models = V7_TEXT_TO_IMAGE_MODELS if request.kind is JobKind.GENERATE else V7_IMAGE_TO_IMAGE_MODELS
+    return models[0] if request.model is None else request.model
 
 
 def build_fetch(job_id: str, api_family: str) -> ApiCall:
@@ -174,6 +181,12 @@ class ModelsLabHook(NanoBananaBaseHook):
     def api_family(self, settings: ConnectionSettings) -> str:
         family = self._api_family or self.extra(settings.extras, "api_family") or ENTERPRISE
         return check.check_choice("api_family", family, API_FAMILIES)
+
+    def billed_as(self, request: ImageJobRequest, *, batch: bool = False) -> BilledAs:
+        """A v7 model, or ``enterprise`` (the dedicated server's subscription) for that family."""
+        if self.api_family(self.settings) == V7:
+            return BilledAs(VENDOR, _v7_model(request))
+        return BilledAs(VENDOR, ENTERPRISE)
 
     def validate(self, request: ImageJobRequest) -> None:
         """Check ``request`` against ModelsLab's limits without sending anything."""

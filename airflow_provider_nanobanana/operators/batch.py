@@ -12,6 +12,9 @@ and the item's index, never by the try: a retry reattaches to every recorded job
 items that never got one. When all items are done it writes a manifest next to the images and
 returns a bounded summary of it as its XCom; the ledger stays until Airflow has recorded the
 success, so a worker lost in between costs nothing (:mod:`~airflow_provider_nanobanana.ledger.finished`).
+Each try logs what it may pay before its first request; ``max_cost_usd`` caps what all tries
+pay together (:mod:`~airflow_provider_nanobanana.batch.run` holds waves to it), and a dry run
+returns the estimate without sending anything.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
+from airflow_provider_nanobanana import wording
 from airflow_provider_nanobanana.airflow_lookups import default_deferrable
 from airflow_provider_nanobanana.jobs import JobKind
 from airflow_provider_nanobanana.ledger.finished import with_ledger_cleanup
@@ -82,6 +86,13 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
     :param on_unknown_submission: ``"fail"`` (default): an item whose job may exist without a
         recorded id (answer lost, ModelsLab) is failed as possibly billed, not sent again;
         ``"resubmit"`` sends it again, accepting the risk of paying twice. AceData is searched.
+    :param max_cost_usd: the most all tries of this task may pay together, in US dollars
+        (templated). Items are sent while their estimates fit beside what was paid; the rest end
+        ``not_submitted`` (reason ``budget``), everything paid for is landed, and the task fails
+        without retries saying what it spent. Raise the cap and clear the task: it sends only
+        those items. An unknown price with a cap fails the task before any request.
+    :param dry_run: validate every item, render every S3 key, estimate, and return the estimate
+        as the XCom without sending anything (templated).
     """
 
     template_fields: Sequence[str] = (
@@ -93,6 +104,8 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         "options",
         "s3_output",
         "on_unknown_submission",
+        "max_cost_usd",
+        "dry_run",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "items": "json",
@@ -126,6 +139,8 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         timeout: float = 24 * 3600.0,
         fail_on_partial: bool = True,
         on_unknown_submission: str = "fail",
+        max_cost_usd: float | str | None = None,
+        dry_run: bool | str = False,
         **kwargs: Any,
     ) -> None:
         prefix_template = s3_output_outlets(s3_output, kwargs)
@@ -153,19 +168,27 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         self.timeout = timeout
         self.fail_on_partial = fail_on_partial
         self.on_unknown_submission = on_unknown_submission
+        self.max_cost_usd = max_cost_usd
+        self.dry_run = dry_run
 
     # -- Airflow entry points --------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
         """A try starts: settle what earlier tries left, then take the first step."""
         from airflow_provider_nanobanana.ledger.finished import sweep_confirmed_entries
+        from airflow_provider_nanobanana.spend.estimate import check_dry_run
 
+        if check_dry_run(self.dry_run):
+            return self._dry_run(context)
         sweep_confirmed_entries()
         with self._open(context, starting=True) as run:
             if run.state.finished:
-                return self._return_recorded(context, run)
-            run.settle_lost_submissions()
-            return self._drive(context, run)
+                manifest = self._return_recorded(context, run)
+            else:
+                run.settle_lost_submissions()
+                self._announce_cost(run)
+                manifest = self._drive(context, run)
+        return self._paid(manifest)
 
     def resume(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """The trigger woke the task: take in its results and carry on."""
@@ -175,11 +198,13 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         with self._open(context, starting=False) as run:
             if (event or {}).get("status") == "timeout":
                 run.time_out()
-                return self._finish(context, run)
-            if (event or {}).get("status") != "progress":
-                results_from_event(event)  # raises the typed error the trigger reported
-            finished = [ImageJobResult.from_dict(result) for result in event["results"]]
-            return self._drive(context, run, finished, event.get("missing", ()))
+                manifest = self._finish(context, run)
+            else:
+                if (event or {}).get("status") != "progress":
+                    results_from_event(event)  # raises the typed error the trigger reported
+                finished = [ImageJobResult.from_dict(result) for result in event["results"]]
+                manifest = self._drive(context, run, finished, event.get("missing", ()))
+        return self._paid(manifest)
 
     # -- steps -----------------------------------------------------------------------------------
 
@@ -239,8 +264,75 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
             timeout=timedelta(seconds=max(0.0, run.state.deadline - time.time()) + _DEFERRAL_GRACE),
         )
 
+    def _announce_cost(self, run: BatchRun) -> None:
+        """Before this try's first request: what it may pay, and whether the cap lets it."""
+        from airflow_provider_nanobanana.batch.run import estimate_items
+        from airflow_provider_nanobanana.batch.state import QUEUED
+
+        state, cap = run.state, run.settings.max_cost_usd
+        unsent = [index for index, record in state.every_record() if record["state"] == QUEUED]
+        committed = state.paid_usd + state.reserved_usd
+        room = None if cap is None else cap - committed
+        estimate, fit = estimate_items(run.hook, run.requests, unsent, room)
+        self.log.info(estimate.line(paid_before=state.paid_usd))
+        estimate.require_prices(cap)
+        if room is not None and fit < len(unsent):
+            self.log.warning(
+                "max_cost_usd=%s leaves room for about %d of the %d items to send (%s paid or "
+                "running already): items go while they fit; the rest end not_submitted (budget).",
+                wording.usd(cap or 0.0),
+                fit,
+                len(unsent),
+                wording.usd(committed),
+            )
+
+    def _paid(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """The task's last log line says what it paid."""
+        from airflow_provider_nanobanana.spend.estimate import paid_line
+
+        cost, basis = manifest.get("cost_usd"), manifest.get("cost_basis", "unknown")
+        self.log.info(paid_line(cost, basis, manifest["images"]))
+        return manifest
+
+    def _dry_run(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_nanobanana.batch.items import item_requests
+        from airflow_provider_nanobanana.batch.manifest import manifest_key
+        from airflow_provider_nanobanana.batch.run import estimate_items
+        from airflow_provider_nanobanana.operators.dry_run import dry_run_result
+        from airflow_provider_nanobanana.spend.estimate import check_cap_value
+        from airflow_provider_nanobanana.task_instance import TaskInstanceKey
+
+        self.check_settings()
+        cap = check_cap_value(self.max_cost_usd)
+        requests = item_requests(self.items, self.kind, self.shared_settings())
+        destination = self._s3_destination()
+        with self._hook() as hook:
+            self.require_landing_for(hook, destination)
+            self._validate(hook, requests, destination)
+            estimate, fit = estimate_items(hook, requests, range(len(requests)), cap)
+            manifest = None
+            if destination is not None:
+                key = manifest_key(destination, TaskInstanceKey.from_context(context))
+                manifest = f"s3://{destination.bucket}/{key}"
+            return dry_run_result(
+                self.log,
+                context,
+                hook,
+                conn_id=self.conn_id,
+                estimate=estimate,
+                cap=cap,
+                destination=destination,
+                image_counts=[request.image_count for request in requests],
+                over_cap=f"send about {fit:,} of the {len(requests):,} items and end the rest "
+                "not_submitted (budget)",
+                items=len(requests),
+                items_within_cap=None if cap is None else fit,
+                manifest=manifest,
+            )
+
     def _finish(self, context: Context, run: BatchRun) -> dict[str, Any]:
         from airflow_provider_nanobanana.batch.manifest import read_manifests, write_manifest
+        from airflow_provider_nanobanana.batch.state import BUDGET
         from airflow_provider_nanobanana.ledger.finished import finish_marker
         from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
@@ -253,6 +345,9 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         else:
             manifest = read_manifests(state, conn_id=self.conn_id, spool=None)
         self.log.info("Batch finished: %s.", state.progress_line(time.time()))
+        if manifest.get("not_submitted", {}).get(BUDGET):
+            context["ti"].xcom_push(key="manifest", value=manifest)
+            raise _budget_spent(run.settings.max_cost_usd or 0.0, manifest, landed=destination is not None)
         if manifest["failed"] > self.max_failed_items:
             context["ti"].xcom_push(key="manifest", value=manifest)
             raise self._failed_items_error(state, manifest)
@@ -290,6 +385,7 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
             extra={"manifest": manifest["manifest"]},
             objects=_landed_objects(state, destination),
             lineage=[_manifest_object(manifest["manifest"])],
+            cost=manifest,
         )
 
     def forget_ledger(self, store: Any) -> None:
@@ -316,6 +412,7 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         from airflow_provider_nanobanana.ledger.finished import recorded_as_success
         from airflow_provider_nanobanana.ledger.store import TaskInstanceStore
         from airflow_provider_nanobanana.s3.landing import Landing
+        from airflow_provider_nanobanana.spend.estimate import check_cap_value
         from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
         self.check_settings()
@@ -359,6 +456,7 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
                 fail_on_partial=self.fail_on_partial,
                 on_unknown_submission=self.on_unknown_submission,
                 aws_conn_id=self.aws_conn_id,
+                max_cost_usd=check_cap_value(self.max_cost_usd),
             )
             try:
                 yield BatchRun(requests, state, hook, settings, land=land, log=self.log)
@@ -446,6 +544,22 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         if state.count(*RETRIED):
             return NanoBananaBatchItemsFailedError(message)
         return NanoBananaBatchItemsRefusedError(message)
+
+
+def _budget_spent(cap: float, manifest: dict[str, Any], *, landed: bool) -> Exception:
+    from airflow_provider_nanobanana.exceptions import NanoBananaBudgetError
+
+    unsent = manifest["not_submitted"]["budget"]
+    where = "landed, and the manifest lists every item" if landed else "in the XCom 'manifest'"
+    paid = wording.usd(manifest["cost_usd"] or 0)
+    return NanoBananaBudgetError(
+        f"max_cost_usd={wording.usd(cap)} stopped the batch: it paid {paid} "
+        f"for {manifest['succeeded']} of {manifest['items']} items ({where}); {unsent} items were not "
+        f"submitted (reason budget). Raise max_cost_usd (it is templated, e.g. from params) and clear "
+        f"this task: it sends only those {unsent}.",
+        cap_usd=cap,
+        spent_usd=manifest["cost_usd"],
+    )
 
 
 def _items_changed(requests: Sequence[Any], identity: str, state: Any) -> Exception:

@@ -3,7 +3,9 @@
 The flow, whatever the vendor:
 
 1. Validate everything that can be checked (the request, its ``s3://`` inputs, the S3
-   destination) before any paid call; such errors fail the task without retries.
+   destination) before any paid call; such errors fail the task without retries. Price the
+   images: a dry run returns that estimate and stops; otherwise it is logged before paying, and
+   an estimate above ``max_cost_usd`` fails the task.
 2. If this task instance already submitted a job (a retry, a cleared running task, a worker
    that died), reattach to it; if an earlier try finished it and Airflow never recorded that
    try's success, return what it returned. Otherwise record the intent, submit, and record the
@@ -12,8 +14,8 @@ The flow, whatever the vendor:
    (``on_unknown_submission``).
 3. Unless ``wait_for_completion=False``: defer to :class:`NanoBananaJobTrigger`, or poll in the
    worker with the same schedule and errors.
-4. Return the :mod:`~airflow_provider_nanobanana.summary` (URLs or references, never bytes),
-   keeping it in the ledger until Airflow has recorded the success
+4. Return the :mod:`~airflow_provider_nanobanana.summary` (URLs or references, never bytes, and
+   what the job cost), keeping it in the ledger until Airflow has recorded the success
    (:mod:`~airflow_provider_nanobanana.ledger.finished`).
 
 Importing this module stays light (no httpx); hooks load when a task runs.
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from airflow_provider_nanobanana.ledger.job import JobLedger
     from airflow_provider_nanobanana.ledger.store import TaskInstanceStore
     from airflow_provider_nanobanana.s3.destination import S3Destination
+    from airflow_provider_nanobanana.spend.estimate import Estimate
 
 # How long after the trigger's own deadline Airflow's deferral timeout fires: the trigger's clean
 # ``timeout`` event should always win over a generic deferral timeout.
@@ -87,6 +90,10 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         the job (ModelsLab; AceData is searched), or the vendor says it does not know a recorded
         job id. ``"fail"`` (default) fails saying the job may be billed; ``"resubmit"`` submits
         again, accepting the risk of paying twice (templated, e.g. from ``params``).
+    :param max_cost_usd: the most this task may pay, in US dollars (templated). An estimate above
+        it, or an unknown price, fails the task before any request, without retries.
+    :param dry_run: validate, render the S3 keys, estimate, and return the estimate as the XCom
+        without sending anything (templated).
     """
 
     kind: ClassVar[JobKind]
@@ -99,6 +106,8 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         "options",
         "s3_output",
         "on_unknown_submission",
+        "max_cost_usd",
+        "dry_run",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "options": "json",
@@ -140,6 +149,8 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         s3_output: dict[str, Any] | None = None,
         aws_conn_id: str | None = "aws_default",
         on_unknown_submission: str = "fail",
+        max_cost_usd: float | str | None = None,
+        dry_run: bool | str = False,
         **kwargs: Any,
     ) -> None:
         prefix_template = s3_output_outlets(s3_output, kwargs)
@@ -166,6 +177,8 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         self.s3_output = s3_output
         self.aws_conn_id = aws_conn_id
         self.on_unknown_submission = on_unknown_submission
+        self.max_cost_usd = max_cost_usd
+        self.dry_run = dry_run
 
     def job_request(self) -> ImageJobRequest:
         images = (self.images,) if isinstance(self.images, str) else tuple(self.images or ())
@@ -197,13 +210,13 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         from airflow_provider_nanobanana.ledger.finished import finished_by, sweep_confirmed_entries
         from airflow_provider_nanobanana.ledger.job import JobLedger
         from airflow_provider_nanobanana.s3.inputs import resolve_s3_inputs
+        from airflow_provider_nanobanana.spend.estimate import Estimate, check_cap_value, check_dry_run
         from airflow_provider_nanobanana.validation import check_choice
 
         check_choice("on_unknown_submission", self.on_unknown_submission, UNKNOWN_SUBMISSION_CHOICES)
+        cap, dry_run = check_cap_value(self.max_cost_usd), check_dry_run(self.dry_run)
         request = self.job_request()
         destination = self._s3_destination()  # a bad S3 setting fails now, before anything is paid for
-        sweep_confirmed_entries()
-        ledger = JobLedger(context)
         with self._hook() as hook:
             self.require_landing_for(hook, destination)
             hook.validate(request)  # with s3:// inputs as given, before any of them is read
@@ -215,11 +228,19 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
             )
             request = dataclasses.replace(request, images=images)
             hook.validate(request)
+            estimate = Estimate()
+            estimate.add(hook.unit_price(request), request.image_count)
+            if dry_run:
+                return self._dry_run(context, hook, estimate, cap, destination)
+            sweep_confirmed_entries()
+            ledger = JobLedger(context)
             entry = self._unfinished_entry(ledger)
             if finished_by(entry) is not None:
                 return self._return_recorded(context, entry, destination)
             entry, result = self._reattach(hook, ledger, request, entry)
             if result is None:
+                self.log.info(estimate.line())
+                estimate.check_cap(cap)
                 intent = {"vendor": hook.vendor.value, "sent_at": time.time(), "job_id": None}
                 ledger.remember(intent)
                 try:
@@ -233,13 +254,13 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
                 ledger.remember(entry)
             context["ti"].xcom_push(key="job_id", value=result.job_id)
             if result.state is not JobState.PENDING or not self.wait_for_completion:
-                return self._finish(context, result, entry, ledger)
+                return self._finish(context, result, entry, ledger, hook)
             if self.deferrable:
                 self._defer(hook, result, entry)
             self.log.info("Waiting for %s job %s in this worker.", hook.vendor_label, result.job_id)
             deadline = entry["submitted_at"] + self.timeout - time.time()
             result = hook.wait_for_job(result.job_id, poll_interval=self.poll_interval, timeout=deadline)
-        return self._finish(context, result, entry, ledger)
+            return self._finish(context, result, entry, ledger, hook)
 
     def _s3_destination(self) -> S3Destination | None:
         from airflow_provider_nanobanana.validation import invalid
@@ -251,6 +272,27 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
                 "only with wait_for_completion=True; after a sensor, use NanoBananaImagesToS3Operator",
             )
         return self.s3_output_destination()
+
+    def _dry_run(
+        self,
+        context: Context,
+        hook: NanoBananaBaseHook,
+        estimate: Estimate,
+        cap: float | None,
+        destination: S3Destination | None,
+    ) -> dict[str, Any]:
+        from airflow_provider_nanobanana.operators.dry_run import dry_run_result
+
+        return dry_run_result(
+            self.log,
+            context,
+            hook,
+            conn_id=self.conn_id,
+            estimate=estimate,
+            cap=cap,
+            destination=destination,
+            image_counts=[estimate.images],
+        )
 
     def _unfinished_entry(self, ledger: JobLedger) -> dict[str, Any] | None:
         """The ledger's entry, unless it records a finished try whose success Airflow recorded
@@ -287,7 +329,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         context["ti"].xcom_push(key="job_id", value=summary["job_id"])
         if destination is not None and summary.get("s3"):
             prefix = self.s3_prefix_template or destination.prefix
-            self.record_objects_landed(context, destination, summary["s3"], prefix)
+            self.record_objects_landed(context, destination, summary["s3"], prefix, summary)
         return summary
 
     def forget_ledger(self, store: TaskInstanceStore) -> None:
@@ -434,13 +476,20 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         ledger = JobLedger(context)
         entry = entry or ledger.recall() or {}
         (result,) = results_from_event(event)
-        return self._finish(context, result, entry, ledger)
+        with self._hook() as hook:
+            return self._finish(context, result, entry, ledger, hook)
 
     def _finish(
-        self, context: Context, result: ImageJobResult, entry: dict[str, Any] | None, ledger: JobLedger
+        self,
+        context: Context,
+        result: ImageJobResult,
+        entry: dict[str, Any] | None,
+        ledger: JobLedger,
+        hook: NanoBananaBaseHook,
     ) -> dict[str, Any]:
         from airflow_provider_nanobanana.exceptions import NanoBananaJobFailedError
         from airflow_provider_nanobanana.polling import job_failed_error
+        from airflow_provider_nanobanana.spend.estimate import paid_line
         from airflow_provider_nanobanana.summary import check_delivery, summarize
 
         if result.state is JobState.FAILED:
@@ -452,6 +501,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
             requested_count=self.count,
             submitted_at=(entry or {}).get("submitted_at"),
             prompt=self.prompt,
+            price=hook.unit_price(self.job_request()),
         )
         if result.state is JobState.SUCCEEDED:
             try:
@@ -478,6 +528,9 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
                     in_hand=[result],
                 )
         ledger.finish(entry or {}, summary)
+        images = summary["delivered_count"] if result.state.is_terminal else summary["requested_count"]
+        finished = result.state.is_terminal
+        self.log.info(paid_line(summary["cost_usd"], summary["cost_basis"], images, finished=finished))
         return summary
 
     def on_kill(self) -> None:

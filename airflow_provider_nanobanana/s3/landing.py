@@ -335,6 +335,18 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def planned_keys(
+    destination: S3Destination, run: TaskInstanceKey, vendor: str, image_count: int
+) -> list[str]:
+    """The keys a job's images will land under before its id is known (``<job_id>``): what a dry
+    run shows, rendered by the same checks, so a bad template or run id fails there too."""
+    job = {"vendor": vendor, "job_id": PLANNED_JOB_ID}
+    return [
+        render_key(destination.key_template, destination.prefix, _key_values(run, job, index, "png"))
+        for index in range(image_count)
+    ]
+
+
 def _check_job(job: Mapping[str, Any]) -> None:
     if job.get("state") != JobState.SUCCEEDED.value:
         raise invalid(
@@ -342,6 +354,9 @@ def _check_job(job: Mapping[str, Any]) -> None:
             {"job_id": job.get("job_id"), "state": job.get("state")},
             "a succeeded job; wait for it first (wait_for_completion=True or NanoBananaJobSensor)",
         )
+
+
+PLANNED_JOB_ID = "<job_id>"
 
 
 def _key_values(run: TaskInstanceKey, job: Mapping[str, Any], index: int, ext: str) -> dict[str, Any]:

@@ -108,6 +108,7 @@ class LandsImagesInS3:
         """Land ``jobs``; ``prefix_template`` is the prefix as the DAG wrote it, before rendering;
         ``in_hand`` holds results whose inline images this task has just read."""
         from airflow_provider_nanobanana.s3.landing import land_jobs
+        from airflow_provider_nanobanana.spend.prices import combined_cost
         from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
         landed = land_jobs(
@@ -118,11 +119,16 @@ class LandsImagesInS3:
             log=self.log,
             in_hand=in_hand,
         )
-        self.record_objects_landed(context, destination, landed, prefix_template)
+        self.record_objects_landed(context, destination, landed, prefix_template, combined_cost(jobs))
         return landed
 
     def record_objects_landed(
-        self, context: Context, destination: S3Destination, landed: list[dict[str, Any]], prefix_template: str
+        self,
+        context: Context,
+        destination: S3Destination,
+        landed: list[dict[str, Any]],
+        prefix_template: str,
+        cost: Mapping[str, Any],
     ) -> None:
         """:meth:`record_landing` for a few objects, listed in the destination event's extra."""
         from airflow.providers.common.compat.sdk import AssetAlias
@@ -140,6 +146,7 @@ class LandsImagesInS3:
             extra={"objects": objects},
             objects=landed,
             lineage=landed,
+            cost=cost,
         )
 
     def record_landing(
@@ -153,15 +160,25 @@ class LandsImagesInS3:
         extra: Mapping[str, Any],
         objects: Iterable[dict[str, Any]],
         lineage: list[dict[str, Any]],
+        cost: Mapping[str, Any],
     ) -> None:
         """One asset event on the destination for ``count`` objects of ``size`` bytes (plus
-        ``extra``), an event per object on ``asset_alias`` if set, and ``lineage`` (objects with
-        ``bucket`` and ``key``) as this task's OpenLineage outputs."""
+        ``extra`` and the ``cost`` of the images: ``cost_usd`` and ``cost_basis``), an event per
+        object on ``asset_alias`` if set, and ``lineage`` (objects with ``bucket`` and ``key``) as
+        this task's OpenLineage outputs, each with its share of the cost."""
         from airflow.providers.common.compat.sdk import Asset, AssetAlias
 
         self._landed = lineage
+        # A summary an earlier version recorded has no cost: unknown.
+        cost = {"cost_usd": cost.get("cost_usd"), "cost_basis": cost.get("cost_basis", "unknown")}
+        self._lineage_cost = (cost["cost_usd"], cost["cost_basis"], count)
         uri = destination_uri(destination.bucket, prefix_template)
-        counts = {"count": count, "bytes": size}
+        counts = {
+            "count": count,
+            "bytes": size,
+            "cost_usd": cost["cost_usd"],
+            "cost_basis": cost["cost_basis"],
+        }
         context["outlet_events"][AssetAlias(DESTINATIONS_ALIAS)].add(Asset(uri), extra={**counts, **extra})
         self.log.info("Recorded the landing as an asset event on %s.", uri)
         if destination.asset_alias:
@@ -178,7 +195,17 @@ class LandsImagesInS3:
         from airflow.providers.common.compat.openlineage.facet import Dataset
         from airflow.providers.openlineage.extractors import OperatorLineage
 
+        from airflow_provider_nanobanana.spend.lineage import FACET_NAME, NanoBananaCostDatasetFacet
+
         landed = getattr(self, "_landed", [])
+        cost, basis, images = getattr(self, "_lineage_cost", (None, "unknown", 0))
+        # Each output carries the cost of the images it holds: its share of the landing's.
+        share = images / len(landed) if landed else 0
+        each = None if cost is None or not landed else round(cost / len(landed), 6)
+        facet = NanoBananaCostDatasetFacet(costUsd=each, basis=basis, images=round(share))
         return OperatorLineage(
-            outputs=[Dataset(namespace=f"s3://{item['bucket']}", name=item["key"]) for item in landed]
+            outputs=[
+                Dataset(namespace=f"s3://{item['bucket']}", name=item["key"], facets={FACET_NAME: facet})
+                for item in landed
+            ]
         )

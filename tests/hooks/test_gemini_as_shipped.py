@@ -92,6 +92,32 @@ def test_a_thought_signature_of_hundreds_of_kilobytes_never_reaches_memory_as_te
     assert len(json.dumps(skeleton)) < 1000
 
 
+def test_usage_is_read_as_google_bills_it_image_tokens_apart_and_thoughts_as_text():
+    # [SDK] GenerateContentResponseUsageMetadata: output tokens by modality, thoughts counted apart.
+    usage = {
+        "promptTokenCount": 9,
+        "candidatesTokenCount": 1132,
+        "candidatesTokensDetails": [
+            {"modality": "IMAGE", "tokenCount": 1120},
+            {"modality": "TEXT", "tokenCount": 12},
+        ],
+        "thoughtsTokenCount": "815",
+    }
+    skeleton, spools = scanned({**THINKING_ANSWER, "usageMetadata": usage})
+
+    result = parse_image_answer(skeleton, spools)
+
+    assert result.metadata["usage"] == {"prompt": 9, "image": 1120, "text": 12 + 815}
+
+
+def test_usage_without_a_breakdown_counts_every_output_token_at_the_image_rate():
+    assert gemini_responses.billed_tokens({"promptTokenCount": 5, "candidatesTokenCount": 1300}) == {
+        "prompt": 5,
+        "image": 1300,
+        "text": 0,
+    }
+
+
 def test_an_answer_with_only_thought_drafts_is_a_refusal_not_a_result():
     parts = THINKING_ANSWER["candidates"][0]["content"]["parts"][:3]
     answer = {"candidates": [{"content": {"parts": parts}, "finishReason": "IMAGE_OTHER"}]}

@@ -101,6 +101,23 @@ def test_an_interactive_answer_carries_its_image_in_a_spool_and_its_text(gemini,
     assert emulator.counters()["accepted"]["gemini"] == 1
 
 
+@pytest.mark.parametrize(
+    ("model", "resolution", "image_tokens", "thought_tokens"),
+    [("gemini-3.1-flash-image", "2K", 1680, 0), ("gemini-3-pro-image", "4K", 2000, 800)],
+)
+def test_each_answer_reports_its_usage_and_costs_its_tokens_at_the_published_rates(
+    gemini, emulator, model, resolution, image_tokens, thought_tokens
+):
+    request = ImageJobRequest(kind=JobKind.GENERATE, prompt="a pear", model=model, resolution=resolution)
+    result = gemini.submit(request)
+
+    usage = result.metadata["usage"]
+    assert (usage["image"], usage["text"]) == (image_tokens, 12 + thought_tokens), "caption and thoughts"
+    rates = {"gemini-3.1-flash-image": (0.5, 60.0, 3.0), "gemini-3-pro-image": (2.0, 120.0, 12.0)}[model]
+    expected = (usage["prompt"] * rates[0] + usage["image"] * rates[1] + usage["text"] * rates[2]) / 1e6
+    assert gemini.unit_price(request).cost(1, usage) == (pytest.approx(expected, abs=1e-6), "reported")
+
+
 def test_an_edit_sends_its_input_image_inline(gemini, emulator):
     result = gemini.submit(ImageJobRequest(kind=JobKind.EDIT, prompt="add a hat", images=(SMALL_PNG,)))
     assert result.state is JobState.SUCCEEDED

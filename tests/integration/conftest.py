@@ -41,9 +41,10 @@ def example_bucket(nanobanana_s3) -> str:
 
 @pytest.fixture
 def run_dag(airflow_db, nanobanana_connections, example_bucket, monkeypatch):
-    """Run one DAG with ``dag.test()``; ``deferrable`` sets ``[operators] default_deferrable`` for it."""
+    """Run one DAG with ``dag.test()``; ``deferrable`` sets ``[operators] default_deferrable`` for it,
+    and ``test_kwargs`` go to ``dag.test()`` (``mark_success_pattern``, ``run_conf``)."""
 
-    def run(dag_id: str, *, deferrable: bool):
+    def run(dag_id: str, *, deferrable: bool, **test_kwargs):
         monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", str(deferrable))
         bag = dag_bag(str(airflow_db))
         assert not bag.import_errors, bag.import_errors
@@ -52,7 +53,7 @@ def run_dag(airflow_db, nanobanana_connections, example_bucket, monkeypatch):
             # Airflow 2's dag.test() does not write the DAG to the DB; its DAG processor would, and
             # asset-alias events need the alias row that creates.
             dag.sync_to_db()
-        return dag.test()
+        return dag.test(**test_kwargs)
 
     return run
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from airflow_provider_nanobanana.hooks.base import NanoBananaBaseHook
     from airflow_provider_nanobanana.s3.destination import S3Destination
 
-# Keys listed in the XCom; the rest are counted (every one is rendered and checked).
+# Distinct keys listed in the XCom; all are counted (every one is rendered and checked).
 KEYS_SHOWN = 10
 
 
@@ -57,10 +57,11 @@ def dry_run_result(
         )
     elif cap is not None and total is None:
         log.warning("max_cost_usd is set and a price is unknown: a real run would fail before sending.")
-    uris = [f"s3://{destination.bucket}/{key}" for key in keys[:KEYS_SHOWN]] if destination else []
+    # Keys differ by a job id a dry run cannot know, so many read alike: list each shape once.
+    distinct = list(dict.fromkeys(keys))[:KEYS_SHOWN]
+    uris = [f"s3://{destination.bucket}/{key}" for key in distinct] if destination else []
     if uris:
-        more = f" (and {len(keys) - len(uris):,} more)" if len(keys) > len(uris) else ""
-        log.info("The images would land at %s%s.", ", ".join(uris[:3]), more)
+        log.info("The images would land at %s (%s keys rendered).", ", ".join(uris[:3]), f"{len(keys):,}")
     return {
         "dry_run": True,
         "vendor": hook.vendor.value,

@@ -330,6 +330,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         if destination is not None and summary.get("s3"):
             prefix = self.s3_prefix_template or destination.prefix
             self.record_objects_landed(context, destination, summary["s3"], prefix, summary)
+        self._log_paid(summary)
         return summary
 
     def forget_ledger(self, store: TaskInstanceStore) -> None:
@@ -489,7 +490,6 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
     ) -> dict[str, Any]:
         from airflow_provider_nanobanana.exceptions import NanoBananaJobFailedError
         from airflow_provider_nanobanana.polling import job_failed_error
-        from airflow_provider_nanobanana.spend.estimate import paid_line
         from airflow_provider_nanobanana.summary import check_delivery, summarize
 
         if result.state is JobState.FAILED:
@@ -528,10 +528,18 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
                     in_hand=[result],
                 )
         ledger.finish(entry or {}, summary)
-        images = summary["delivered_count"] if result.state.is_terminal else summary["requested_count"]
-        finished = result.state.is_terminal
-        self.log.info(paid_line(summary["cost_usd"], summary["cost_basis"], images, finished=finished))
+        self._log_paid(summary)
         return summary
+
+    def _log_paid(self, summary: dict[str, Any]) -> None:
+        """The task's last line: what the job cost, or for one left running, what it will."""
+        from airflow_provider_nanobanana.spend.estimate import paid_line
+
+        finished = summary["finished_at"] is not None
+        images = summary["delivered_count" if finished else "requested_count"]
+        # A summary an earlier version recorded has no cost: unknown.
+        cost, basis = summary.get("cost_usd"), summary.get("cost_basis", "unknown")
+        self.log.info(paid_line(cost, basis, images, finished=finished))
 
     def on_kill(self) -> None:
         self.log.info(

@@ -7,7 +7,11 @@ optional), like the rest of the provider's OpenLineage code.
 from __future__ import annotations
 
 import attr
-from airflow.providers.common.compat.openlineage.facet import DatasetFacet
+
+try:
+    from openlineage.client.generated.base import DatasetFacet
+except ImportError:  # no OpenLineage client installed, so no listener will ask for this facet
+    DatasetFacet = object
 
 FACET_NAME = "nanobanana_cost"
 _SCHEMA = (

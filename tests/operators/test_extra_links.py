@@ -21,6 +21,7 @@ LANDED = {"uri": "s3://imgs/a/0.png", "link": "https://s3.console.aws.amazon.com
         ([LANDED, {**LANDED, "link": "https://other"}], LANDED["link"]),
         ({"images": ["inline:acedata/123/0"]}, ""),
         ({"images": []}, ""),
+        ({"dry_run": True, "images": 40, "cost_usd": 1.34}, ""),
         (None, ""),
         ([], ""),
     ],

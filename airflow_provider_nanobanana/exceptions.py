@@ -147,6 +147,22 @@ class NanoBananaImageTransferError(NanoBananaError):
         self.host = host
 
 
+class NanoBananaS3DestinationError(NanoBananaFailsWithoutRetry):
+    """The S3 bucket does not exist, or the Amazon connection may not use it.
+
+    Checked before anything is paid for (``HeadBucket``, which needs ``s3:ListBucket``); an upload
+    refused later (``s3:PutObject`` missing) raises it too, naming the paid images still at the
+    vendor. No retry fixes a bucket name or a policy: fix them, then clear the task, which
+    reattaches to what it paid for. ``bucket``, ``aws_conn_id`` and S3's error ``code`` say which.
+    """
+
+    def __init__(self, message: str, *, bucket: str, aws_conn_id: str | None, code: str, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.bucket = bucket
+        self.aws_conn_id = aws_conn_id
+        self.code = code
+
+
 class NanoBananaMissingImagesError(NanoBananaFailsWithoutRetry):
     """A transfer landed what it received, but upstream task instances delivered nothing.
 

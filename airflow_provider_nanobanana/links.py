@@ -25,6 +25,11 @@ class NanoBananaImageLink(BaseOperatorLink):
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
         from airflow.providers.common.compat.sdk import XCom
 
+        # On an Airflow 3 worker ``ti_key`` is the task instance itself, also when it defers or
+        # fails: it has returned nothing, and asking for the value logs "XCom not found" in red.
+        state = getattr(ti_key, "state", None)
+        if state is not None and str(state) != "success":
+            return ""
         return first_image_link(XCom.get_value(ti_key=ti_key, key="return_value"))
 
 

@@ -325,6 +325,19 @@ class BatchState:
 
     # -- telling a person --------------------------------------------------------------------
 
+    def resume_line(self, earlier_try: int) -> str:
+        """What a new try takes over, right after :meth:`begin_try`: ``Try 2 resumes what try 1
+        left: 10 landed, 5 jobs to reattach, 1 lost answer to look for, 14 to send.``"""
+        parts = [f"{self.count(LANDED, SUCCEEDED)} {'landed' if self.lands else 'succeeded'}"]
+        if reattach := len(self.open_indexes(RUNNING)):
+            parts.append(f"{wording.plural(reattach, 'job')} to reattach")
+        if lost := len(self.open_indexes(SENT)):
+            parts.append(f"{wording.plural(lost, 'lost answer')} to look for")
+        parts.append(f"{len(self.open_indexes(QUEUED)) + self.size - self.cursor} to send")
+        if ended := self.count(*FAILURES):
+            parts.append(f"{ended} ended for good ({', '.join(sorted(self.tally.keys() & set(FAILURES)))})")
+        return f"Try {self.try_number} resumes what try {earlier_try} left: {', '.join(parts)}."
+
     def progress_line(self, now: float) -> str:
         """``312/1000 done, 10 in flight, 3 failed, 2.1 GiB landed, eta 14 min``."""
         done = sum(self.tally.values()) + (self.size - self.cursor if self.unsent else 0)

@@ -287,8 +287,12 @@ class AceDataHook(NanoBananaBaseHook):
                 "it was not re-sent.",
                 vendor=VENDOR,
             )
-        self.log.info(
-            "AceData %s accepted task %s: %s.", call.body["action"], result.job_id, result.state.value
+        self.log.log(
+            self.job_log_level,
+            "AceData %s accepted task %s: %s.",
+            call.body["action"],
+            result.job_id,
+            result.state.value,
         )
         return result
 

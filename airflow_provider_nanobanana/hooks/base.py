@@ -10,6 +10,7 @@ answer there, so no error message, job result, trigger event or XCom built from 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -130,6 +131,9 @@ class NanoBananaBaseHook(BaseHook):
     # Whether a batch of items goes to the vendor as one bulk job (``submit_bulk``) rather than
     # one job per item.
     submits_in_bulk: ClassVar[bool] = False
+    # The level of the line each accepted job logs: one job's log wants it; a batch of thousands
+    # logs a line per step instead and sets DEBUG, leaving the per-job detail to its manifest.
+    job_log_level: int = logging.INFO
 
     def __init__(
         self,

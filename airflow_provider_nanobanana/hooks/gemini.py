@@ -286,7 +286,8 @@ class GeminiHook(NanoBananaBaseHook):
         said = f"; the model said: {result.metadata['text']!r}" if result.metadata.get("text") else ""
         drafts = result.metadata.get("drafts_skipped", 0)
         skipped = f" ({wording.plural(drafts, 'thought draft')} skipped)" if drafts else ""
-        self.log.info(
+        self.log.log(
+            self.job_log_level,
             "Gemini %s answered %s: %s (%s)%s in %.1f s%s.",
             model,
             result.job_id,

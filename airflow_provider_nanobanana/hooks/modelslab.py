@@ -217,7 +217,8 @@ class ModelsLabHook(NanoBananaBaseHook):
                 "so the job cannot be followed; it was not re-sent.",
                 vendor=VENDOR,
             )
-        self.log.info(
+        self.log.log(
+            self.job_log_level,
             "ModelsLab %s accepted job %s: %s%s.",
             call.endpoint,
             result.job_id,

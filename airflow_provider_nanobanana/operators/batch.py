@@ -20,6 +20,7 @@ returns the estimate without sending anything.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -304,11 +305,12 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
 
         self.check_settings()
         cap = check_cap_value(self.max_cost_usd)
-        requests = item_requests(self.items, self.kind, self.shared_settings())
         destination = self._s3_destination()
         with self._hook() as hook:
             self.require_landing_for(hook, destination)
+            requests = item_requests(self.items, self.kind, self.shared_settings(), hook.validate)
             self._validate(hook, requests, destination)
+            self.check_bucket(destination)
             estimate, fit = estimate_items(hook, requests, range(len(requests)), cap)
             manifest = None
             if destination is not None:
@@ -416,14 +418,16 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
         self.check_settings()
-        requests = item_requests(self.items, self.kind, self.shared_settings())
         destination = self._s3_destination()
         store = TaskInstanceStore(context)
         try_number = context["ti"].try_number
         with self._hook() as hook, contextlib.ExitStack() as stack:
             self.require_landing_for(hook, destination)
+            check = hook.validate if starting else None
+            requests = item_requests(self.items, self.kind, self.shared_settings(), check)
             if starting:
                 self._validate(hook, requests, destination)
+                self.check_bucket(destination)
             identity = fingerprint(requests, self.conn_id)
             state = BatchState.load(store, expected=starting and try_number > 1)
             if state is not None and state.finished and recorded_as_success(store, state.finished["try"]):
@@ -441,7 +445,10 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
             elif state.fingerprint != identity:
                 raise _items_changed(requests, identity, state)
             if starting and not state.finished:
+                earlier_try = state.try_number
                 state.begin_try(try_number, time.time() + self.timeout)
+                if earlier_try:
+                    self.log.info(state.resume_line(earlier_try))
             land = None
             if destination is not None:
                 run_keys = TaskInstanceKey.from_context(context)
@@ -466,7 +473,6 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
 
     def _validate(self, hook: Any, requests: Sequence[Any], destination: S3Destination | None) -> None:
         from airflow_provider_nanobanana.batch.manifest import XCOM_ITEMS
-        from airflow_provider_nanobanana.exceptions import NanoBananaInvalidRequestError
         from airflow_provider_nanobanana.validation import invalid
 
         if destination is None and len(requests) > XCOM_ITEMS:
@@ -477,13 +483,6 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
                 "given): the images and the manifest that lists them go there, while the XCom lists "
                 f"only the first {XCOM_ITEMS}",
             )
-        for index, request in enumerate(requests):
-            try:
-                hook.validate(request)
-            except NanoBananaInvalidRequestError as error:
-                raise invalid(
-                    f"items[{index}].{error.field}", error.value, error.allowed or str(error)
-                ) from None
         hook.validate_batch(requests)
 
     def _hook(self) -> NanoBananaBaseHook:
@@ -491,7 +490,9 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
 
         # The batch queues what the vendor turns away and sends it again later, so the hook
         # itself never sleeps on a 429 in the worker.
-        return hook_for_connection(self.conn_id, max_retries=0)
+        hook = hook_for_connection(self.conn_id, max_retries=0)
+        hook.job_log_level = logging.DEBUG
+        return hook
 
     def _s3_destination(self) -> S3Destination | None:
         from airflow_provider_nanobanana.validation import invalid

@@ -231,6 +231,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
             estimate = Estimate()
             estimate.add(hook.unit_price(request), request.image_count)
             if dry_run:
+                self.check_bucket(destination)
                 return self._dry_run(context, hook, estimate, cap, destination)
             sweep_confirmed_entries()
             ledger = JobLedger(context)
@@ -241,6 +242,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
             if result is None:
                 self.log.info(estimate.line())
                 estimate.check_cap(cap)
+                self.check_bucket(destination)
                 intent = {"vendor": hook.vendor.value, "sent_at": time.time(), "job_id": None}
                 ledger.remember(intent)
                 try:
@@ -356,7 +358,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         try:
             result = hook.get_job(entry["job_id"])
         except NanoBananaJobNotFoundError as error:
-            return self._unknown_recorded_job(hook, entry, error)
+            return self._unknown_recorded_job(hook, ledger, entry, error)
         if result.state is JobState.FAILED:
             self.log.warning(
                 "Job %s from an earlier try failed (%s); submitting anew.",
@@ -370,7 +372,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         return entry, result
 
     def _unknown_recorded_job(
-        self, hook: NanoBananaBaseHook, entry: dict[str, Any], error: Exception
+        self, hook: NanoBananaBaseHook, ledger: JobLedger, entry: dict[str, Any], error: Exception
     ) -> tuple[None, None]:
         """The vendor accepted this job (its id is recorded) and now says it does not know it.
 
@@ -381,10 +383,9 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         """
         from airflow_provider_nanobanana.exceptions import NanoBananaPossiblyBilledError
 
-        if self.on_unknown_submission == "resubmit":
+        if self._may_resubmit(ledger):
             self.log.warning(
-                "Job %s from an earlier try is unknown to %s (%s); submitting anew as "
-                "on_unknown_submission='resubmit' asks (this may pay twice).",
+                "Job %s from an earlier try is unknown to %s (%s); submitting anew.",
                 entry["job_id"],
                 hook.vendor_label,
                 error,
@@ -393,9 +394,24 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         raise NanoBananaPossiblyBilledError(
             f"{hook.vendor_label} accepted job {entry['job_id']} for an earlier try of this task and "
             f"now answers that it does not know it ({error}). It may still run and be billed, so "
-            "this task does not submit again. Look for the job in the vendor's dashboard; to "
-            "submit anew, clear this task with on_unknown_submission='resubmit'."
+            "this task does not submit again. Look for the job in the vendor's dashboard.\n"
+            + self._how_to_resubmit(ledger)
         )
+
+    def _may_resubmit(self, ledger: JobLedger) -> bool:
+        """``on_unknown_submission="resubmit"``, or a person's consent for this task instance."""
+        from airflow_provider_nanobanana.ledger.consent import take_consent
+
+        if self.on_unknown_submission == "resubmit":
+            self.log.warning("on_unknown_submission='resubmit': submitting anew (this may pay twice).")
+            return True
+        return take_consent(ledger.store.task_instance, self.log)
+
+    @staticmethod
+    def _how_to_resubmit(ledger: JobLedger) -> str:
+        from airflow_provider_nanobanana.ledger.consent import how_to_consent
+
+        return how_to_consent(ledger.store.task_instance)
 
     def _recover_lost_submission(
         self, hook: NanoBananaBaseHook, ledger: JobLedger, request: ImageJobRequest, entry: dict[str, Any]
@@ -406,24 +422,23 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         from airflow_provider_nanobanana.exceptions import NanoBananaPossiblyBilledError
 
         sent = datetime.fromtimestamp(entry["sent_at"], tz=timezone.utc).isoformat(timespec="seconds")
-        if self.on_unknown_submission == "resubmit":
-            self.log.warning(
-                "An earlier try sent a %s request at %s and lost the answer; submitting again as "
-                "on_unknown_submission='resubmit' asks (this may pay twice).",
-                hook.vendor_label,
-                sent,
-            )
-            return None, None
-        if not hook.can_find_lost_submissions:
+        try:
+            if not hook.can_find_lost_submissions:
+                raise NanoBananaPossiblyBilledError(
+                    f"An earlier try of this task sent a {hook.vendor_label} generation request at "
+                    f"{sent} and the answer was lost, so the job may exist and be billed. "
+                    f"{hook.vendor_label} offers no way to find a job without its id, so this task does "
+                    "not submit again. Look for a job submitted at that time in the vendor's dashboard.",
+                    vendor=hook.vendor_label,
+                )
+            found = hook.find_lost_submission(request, sent_at=entry["sent_at"])
+        except NanoBananaPossiblyBilledError as error:
+            if self._may_resubmit(ledger):
+                self.log.warning("%s Submitting again.", error)
+                return None, None
             raise NanoBananaPossiblyBilledError(
-                f"An earlier try of this task sent a {hook.vendor_label} generation request at {sent} "
-                f"and the answer was lost, so the job may exist and be billed. {hook.vendor_label} "
-                "offers no way to find a job without its id, so this task does not submit again. Look "
-                "for a job submitted at that time in the vendor's dashboard; to submit anew, clear this "
-                "task with on_unknown_submission='resubmit'.",
-                vendor=hook.vendor_label,
-            )
-        found = hook.find_lost_submission(request, sent_at=entry["sent_at"])
+                f"{error}\n{self._how_to_resubmit(ledger)}", vendor=error.vendor
+            ) from None
         if found is None:
             self.log.info(
                 "The %s request an earlier try sent at %s created no job; submitting it.",

@@ -32,6 +32,7 @@ from airflow_provider_nanobanana.images.download import ImageRef, fetch_image
 from airflow_provider_nanobanana.images.formats import ImageFormat
 from airflow_provider_nanobanana.jobs import ImageJobResult, JobState
 from airflow_provider_nanobanana.links import object_link
+from airflow_provider_nanobanana.s3.bucket_check import destination_error
 from airflow_provider_nanobanana.s3.destination import S3Destination
 from airflow_provider_nanobanana.s3.keys import render_key
 from airflow_provider_nanobanana.s3.upload import ObjectUpload
@@ -166,7 +167,7 @@ class Landing:
         landed = [future.result() for _, error, future in outcomes if error is None]
         failures = [(ref, error) for ref, error, _ in outcomes if error is not None]
         if failures:
-            raise _missing_images_error(failures, landed, len(refs), log)
+            raise _missing_images_error(failures, landed, len(refs), destination, log)
         total = sum(item["size"] for item in landed)
         log.log(
             self._level,
@@ -431,12 +432,19 @@ def _missing_images_error(
     failures: list[tuple[ImageRef, BaseException]],
     landed: list[dict[str, Any]],
     total: int,
+    destination: S3Destination,
     log: logging.Logger,
 ) -> BaseException:
     for _, error in failures:
         log.error("NOT landed: %s", error)
     log.error("Paid for and not landed, so still only at the vendor:\n%s", _where_they_are(failures))
     first = failures[0][1]
+    if refused := destination_error(first, destination):
+        refused.args = (
+            f"{refused}\n{len(failures)} of {total} images were not landed; they are paid for and "
+            f"still at the vendor:\n{_where_they_are(failures)}",
+        )
+        return refused
     if not isinstance(first, NanoBananaImageTransferError):
         return first
     where = f" The {len(landed)} others are in S3 and a retry rewrites the same keys." if landed else ""

@@ -95,6 +95,13 @@ class LandsImagesInS3:
                 "once, inside its answer, so it must land in S3 within this task",
             )
 
+    def check_bucket(self, destination: S3Destination | None) -> None:
+        """Before the first paid request (and in a dry run): the bucket is there and reachable."""
+        from airflow_provider_nanobanana.s3.bucket_check import check_bucket
+
+        if destination is not None:
+            check_bucket(destination, self.log)
+
     def land_in_s3(
         self,
         context: Context,

@@ -120,7 +120,8 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
             max_concurrency=self.max_concurrency,
             asset_alias=self.asset_alias,
             s3_retry_seconds=self.s3_retry_seconds,
-        )
+        ).checked()
+        self.check_bucket(destination)  # a typo fails here, without retries, before any download
         landed = self.land_in_s3(
             context,
             as_job_list(self.jobs),

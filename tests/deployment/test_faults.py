@@ -10,6 +10,7 @@ key in any task log, component log or byte of the metadata DB.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from typing import Any
@@ -83,11 +84,31 @@ def test_a_lost_submission_answer_is_found_again_or_refused_never_paid_twice(
     # Try 1 lost the answer (a retryable error); try 2 found the intent and failed for good,
     # without the third try the DAG allows: a possibly billed job is never paid for again.
     assert lost[0]["try_number"] == 2, states(modelslab)
-    assert "NanoBananaPossiblyBilledError" in log_of(airflow, modelslab, "generate", lost[0]["map_index"])
+    refused = log_of(airflow, modelslab, "generate", lost[0]["map_index"])
+    assert "NanoBananaPossiblyBilledError" in refused
     assert vendor.counters()["accepted"] == {"acedata": 3, "modelslab": 3, "gemini": 0}, "every job paid once"
     assert "generate[" in log_of(airflow, modelslab, "to_s3", -1), "the transfer names the missing task"
     assert assert_every_image_landed(airflow, s3, acedata, "faults-acedata") == 3
     assert assert_every_image_landed(airflow, s3, modelslab, "faults-modelslab") == 2
+
+    # The error's remedy, followed as printed: one CLI command, then a clear.
+    command = re.search(r"airflow variables set (nanobanana_resubmit__\w+) resubmit", refused)
+    assert command, "the remedy names the command"
+    assert airflow.airflow("variables", "set", command[1], "resubmit").returncode == 0
+    clear = {
+        "dag_run_id": modelslab.run_id,
+        "task_ids": [["generate", lost[0]["map_index"]]],
+        "include_downstream": True,
+        "dry_run": False,
+        "only_failed": False,
+    }
+    assert airflow.api.post(f"/dags/{FAULTS}/clearTaskInstances", json=clear).status_code == 200
+    modelslab.state = "queued"
+    wait_for(airflow.api, [modelslab], timeout=300)
+    assert modelslab.state == "success", states(modelslab)
+    assert vendor.counters()["accepted"]["modelslab"] == 4, "resubmitted once, as consented"
+    assert assert_every_image_landed(airflow, s3, modelslab, "faults-modelslab") == 3
+    assert airflow.api.get(f"/variables/{command[1]}").status_code == 404, "the consent is used up"
     assert_no_secret_anywhere(airflow, [acedata, modelslab])
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from typing import Any
 
@@ -140,6 +141,22 @@ def test_bad_input_in_one_item_fails_before_any_request_naming_the_item(emulator
     assert emulator.counters()["accepted"][vendor] == 0
 
 
+def test_many_bad_items_are_counted_and_the_first_ten_listed_in_row_order(emulator, context):
+    items = [{"prompt": f"a pear {row}", "aspect_ratio": "4:5" if row % 2 else "1:1"} for row in range(50)]
+    items[4] = {"prompt": "a fig", "colour": "purple"}  # a different mistake, still in row order
+    with pytest.raises(NanoBananaInvalidRequestError) as raised:
+        batch("acedata", items).execute(context)
+
+    message = str(raised.value)
+    assert message.startswith("26 of 50 items are invalid; the first 10 in row order:")
+    named = re.findall(r"items\[(\d+)\]", message)
+    assert named == ["1", "3", "4", "5", "7", "9", "11", "13", "15", "17"]
+    assert "items[4].colour='purple'" in message
+    assert "... and 16 more" in message
+    assert (raised.value.field, raised.value.value) == ("items[1].aspect_ratio", "4:5")
+    assert emulator.counters()["accepted"]["acedata"] == 0
+
+
 def test_an_item_field_the_job_model_does_not_know_is_named(emulator, context):
     with pytest.raises(NanoBananaInvalidRequestError, match=r"items\[0\]\.colour"):
         batch("acedata", [{"prompt": "a banana", "colour": "yellow"}]).execute(context)
@@ -160,6 +177,28 @@ def test_a_retry_reattaches_to_every_recorded_job_and_pays_only_for_the_rest(
     assert emulator.counters()["accepted"][vendor] == 6
     assert manifest["succeeded"] == 6
     assert len({item["job_id"] for item in manifest["results"]}) == 6
+
+
+def test_a_resumed_try_says_in_one_line_what_it_takes_over(emulator, context, defers_at_once, task_log):
+    with pytest.raises(TaskDeferred):
+        batch("acedata", prompts(6), max_in_flight=4).execute(context)  # the worker dies here
+
+    context["ti"].try_number = 2
+    drive(batch("acedata", prompts(6), max_in_flight=4), context)
+
+    assert "Try 2 resumes what try 1 left: 0 succeeded, 4 jobs to reattach, 2 to send." in task_log()
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_a_batch_logs_a_line_per_step_not_a_line_per_image(
+    emulator, context, nanobanana_bucket, task_log, vendor
+):
+    drive(batch(vendor, prompts(30), max_in_flight=10, s3_output={"bucket": nanobanana_bucket}), context)
+
+    shown = re.compile(r"\[(info|warning|error)\s*\]|^(INFO|WARNING|ERROR) ")
+    lines = [line for line in task_log().splitlines() if shown.search(line)]
+    assert len(lines) < 20, "\n".join(lines)
+    assert not [line for line in lines if "accepted" in line], "each job's line is DEBUG in a batch"
 
 
 def test_modelslab_queue_full_answers_send_the_item_again_later_never_failing_it(emulator, context):

@@ -55,3 +55,15 @@ def test_an_object_on_another_s3_endpoint_links_to_the_object_there():
 def test_every_nano_banana_task_offers_the_image_link(operator):
     assert [type(link) for link in operator.operator_extra_links] == [NanoBananaImageLink]
     assert operator.operator_extra_links[0].name == "Nano Banana image"
+
+
+@pytest.mark.parametrize("state", ["deferred", "failed", "up_for_retry"])
+def test_a_task_that_returned_nothing_is_not_asked_for_its_value(monkeypatch, state):
+    from airflow.providers.common.compat import sdk
+
+    def no_lookup(**_):
+        raise AssertionError("looked up a return value the task never pushed")
+
+    monkeypatch.setattr(sdk.XCom, "get_value", no_lookup)
+    ti = type("RuntimeTaskInstance", (), {"state": state})()
+    assert NanoBananaImageLink().get_link(None, ti_key=ti) == ""

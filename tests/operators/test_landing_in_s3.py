@@ -6,12 +6,16 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from airflow.providers.common.compat.sdk import AssetAlias, TaskDeferred
+from airflow.providers.common.compat.sdk import AirflowFailException, AssetAlias, TaskDeferred
 from airflow_fakes import FakeTaskInstance, FakeTaskStateStore
 from airflow_versions import alias_events
 
 from airflow_provider_nanobanana.emulator import Fault
-from airflow_provider_nanobanana.exceptions import NanoBananaImageExpiredError, NanoBananaInvalidRequestError
+from airflow_provider_nanobanana.exceptions import (
+    NanoBananaImageExpiredError,
+    NanoBananaInvalidRequestError,
+    NanoBananaS3DestinationError,
+)
 from airflow_provider_nanobanana.operators.edit import NanoBananaEditImageOperator
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
 from airflow_provider_nanobanana.s3.operator_mixin import DESTINATIONS_ALIAS, destination_uri
@@ -182,6 +186,38 @@ def test_bad_s3_output_fails_before_anything_is_paid_for(emulator, context, chan
         generate("acedata", **changes).execute(context)
     assert caught.value.field == field
     assert emulator.counters()["accepted"]["acedata"] == 0
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_bucket_that_does_not_exist_fails_before_anything_is_paid_for_and_without_retries(
+    emulator, nanobanana_s3, context, dry_run
+):
+    operator = generate("acedata", s3_output={"bucket": "no-such-bucket"}, dry_run=dry_run)
+    with pytest.raises(NanoBananaS3DestinationError) as caught:
+        operator.execute(context)
+
+    assert isinstance(caught.value, AirflowFailException), "Airflow does not retry it"
+    assert (caught.value.bucket, caught.value.code) == ("no-such-bucket", "404")
+    assert "'no-such-bucket' does not exist" in str(caught.value)
+    assert emulator.counters()["accepted"]["acedata"] == 0
+    assert ledger_entry(context) is None
+
+
+def test_the_batch_and_the_transfer_check_the_bucket_first_too(emulator, nanobanana_s3, context):
+    from airflow_provider_nanobanana.operators.batch import NanoBananaBatchImageOperator
+
+    batch = NanoBananaBatchImageOperator(
+        task_id="draw", conn_id=CONN_IDS["acedata"], items=["a", "b"], s3_output={"bucket": "no-such-bucket"}
+    )
+    with pytest.raises(NanoBananaS3DestinationError):
+        batch.execute(context)
+    assert emulator.counters()["accepted"]["acedata"] == 0
+
+    summary = generate("acedata").execute(context)
+    downloads = emulator.counters()["requests"].get("acedata:files", 0)
+    with pytest.raises(NanoBananaS3DestinationError):
+        to_s3(summary, "no-such-bucket").execute(context)
+    assert emulator.counters()["requests"].get("acedata:files", 0) == downloads, "nothing downloaded"
 
 
 def test_a_landing_failure_keeps_the_job_so_the_retry_reattaches_without_paying_again(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from airflow_fakes import FakeVariable
 
 from airflow_provider_nanobanana.emulator import Fault
 from airflow_provider_nanobanana.exceptions import (
@@ -13,8 +14,11 @@ from airflow_provider_nanobanana.exceptions import (
     NanoBananaPossiblyBilledError,
     NanoBananaSubmissionUnknownError,
 )
+from airflow_provider_nanobanana.ledger import consent
+from airflow_provider_nanobanana.ledger.consent import consent_variable
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
 from airflow_provider_nanobanana.operators.img2img import NanoBananaImageToImageOperator
+from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
 from .conftest import CONN_IDS, ledger_entry
 from .support import VENDORS
@@ -56,9 +60,27 @@ def test_a_modelslab_retry_after_a_lost_answer_fails_saying_the_job_may_be_bille
         generate("modelslab").execute(context)
 
     assert "may exist and be billed" in str(error.value)
-    assert "on_unknown_submission='resubmit'" in str(error.value)
+    remedy = str(error.value).splitlines()[-2]
+    assert (
+        remedy
+        == f"  airflow variables set {consent_variable(TaskInstanceKey.from_context(context))} resubmit"
+    )
     assert emulator.counters()["accepted"]["modelslab"] == 1
     assert ledger_entry(context)["job_id"] is None, "still unknown: a clear fails the same way"
+
+
+def test_the_consent_variable_resubmits_once_and_is_used_up(emulator, context, monkeypatch):
+    monkeypatch.setattr(FakeVariable, "store", {})
+    monkeypatch.setattr(consent, "Variable", FakeVariable)
+    lose_the_answer(emulator, "modelslab", context)
+    name = consent_variable(TaskInstanceKey.from_context(context))
+    FakeVariable.store[name] = "resubmit"  # what `airflow variables set` writes
+
+    summary = generate("modelslab").execute(context)
+
+    assert summary["state"] == "succeeded"
+    assert emulator.counters()["accepted"]["modelslab"] == 2
+    assert name not in FakeVariable.store, "a later lost answer asks again"
 
 
 def test_on_unknown_submission_resubmit_accepts_the_risk_and_submits_again(emulator, context):

@@ -43,7 +43,7 @@ def land(nanobanana_s3, nanobanana_bucket):
     """Land summaries in this test's bucket; settings override the destination's defaults."""
 
     def run(*jobs: dict[str, Any], prompt: str | None = None, **settings: Any) -> list[dict[str, Any]]:
-        destination = S3Destination(bucket=nanobanana_bucket, **settings)
+        destination = S3Destination(**{"bucket": nanobanana_bucket, **settings})
         return land_jobs(list(jobs), destination, RUN, prompt=prompt, log=LOG)
 
     return run

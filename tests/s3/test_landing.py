@@ -10,6 +10,7 @@ import time
 
 import httpx
 import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_nanobanana.emulator import Fault
 from airflow_provider_nanobanana.exceptions import (
@@ -18,6 +19,7 @@ from airflow_provider_nanobanana.exceptions import (
     NanoBananaImageTruncatedError,
     NanoBananaInvalidRequestError,
     NanoBananaNotAnImageError,
+    NanoBananaS3DestinationError,
 )
 from airflow_provider_nanobanana.s3 import landing
 
@@ -224,6 +226,18 @@ def test_encryption_acl_and_storage_class_reach_the_objects(
     head = nanobanana_s3.client().head_object(Bucket=nanobanana_bucket, Key=item["key"])
     assert head["ServerSideEncryption"] == "AES256"
     assert head["StorageClass"] == "STANDARD_IA"
+
+
+def test_a_bucket_gone_at_upload_fails_without_retries_naming_the_paid_images(finished_job, land, task_log):
+    job = finished_job("acedata")
+    with pytest.raises(NanoBananaS3DestinationError) as caught:
+        land(job, bucket="deleted-meanwhile")
+
+    assert isinstance(caught.value, AirflowFailException)
+    message = str(caught.value)
+    assert "'deleted-meanwhile' does not exist" in message
+    assert f"acedata job {job['job_id']} image 0" in message, "the paid image is named"
+    assert "S3 did not take" not in task_log(), "not ridden out as an outage"
 
 
 def test_a_short_s3_outage_is_ridden_out_and_every_image_lands(

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-scale bench compat compat-quick lint emulator clean
+.PHONY: demo test test-scale bench compat compat-quick lint emulator dist clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format .
 
 emulator: $(STAMP)
-	$(BIN)/nanobanana-emulator --port 8765
+	$(BIN)/nanobanana-emulator --s3
+
+# The wheel and sdist to install where Airflow runs (pip install dist/*.whl), until it is on PyPI.
+DIST ?= dist
+dist: $(STAMP)
+	$(BIN)/uv build --sdist --wheel --out-dir $(DIST) .
 
 clean:
-	rm -rf $(VENV) .compat compat-results.json demo-output bench-results .pytest_cache .ruff_cache
+	rm -rf $(VENV) .compat compat-results.json demo-output bench-results dist .pytest_cache .ruff_cache

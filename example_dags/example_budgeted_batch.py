@@ -22,6 +22,8 @@ from airflow.providers.common.compat.sdk import DAG, AirflowOptionalProviderFeat
 from airflow_provider_nanobanana.operators.batch import NanoBananaBatchImageOperator
 
 BUCKET = "nanobanana-images"
+# The run's date, also on a run triggered by hand (Airflow 3 gives that no logical date, so no ds).
+RUN_DATE = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
 FRUITS = ("banana", "mango", "fig", "lychee", "papaya", "quince", "durian", "kiwi")
 STYLES = ("watercolour", "linocut", "neon sign", "botanical plate", "mosaic")
 ESTIMATE = "ti.xcom_pull(task_ids='estimate')"
@@ -46,7 +48,10 @@ with DAG(
         "conn_id": "nanobanana_gemini_default",
         "items": [f"A {fruit} drawn as a {style}" for fruit in FRUITS for style in STYLES],
         "model": "gemini-3.1-flash-image",
-        "s3_output": {"bucket": BUCKET, "prefix": "budgeted/{{ ds }}"},
+        "s3_output": {
+            "bucket": BUCKET,
+            "prefix": "budgeted/" + RUN_DATE,
+        },
         "max_cost_usd": "{{ params.max_cost_usd }}",
     }
     estimate = NanoBananaBatchImageOperator(task_id="estimate", dry_run=True, **batch)

@@ -19,6 +19,8 @@ from airflow.providers.common.compat.sdk import DAG, task
 from airflow_provider_nanobanana.operators.batch import NanoBananaBatchImageOperator
 
 BUCKET = "nanobanana-images"
+# The run's date, also on a run triggered by hand (Airflow 3 gives that no logical date, so no ds).
+RUN_DATE = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
 CATALOGUE_KEY = "catalogue/products.csv"
 
 with DAG(
@@ -45,7 +47,10 @@ with DAG(
         items=read_catalogue(),
         max_in_flight=10,
         max_failed_items=2,
-        s3_output={"bucket": BUCKET, "prefix": "catalogue/{{ ds }}"},
+        s3_output={
+            "bucket": BUCKET,
+            "prefix": "catalogue/" + RUN_DATE,
+        },
         poll_interval=2,
         timeout=6 * 3600,
         retries=2,

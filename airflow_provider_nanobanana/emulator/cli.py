@@ -1,15 +1,18 @@
 """``nanobanana-emulator``: run the emulator in the foreground until SIGINT or SIGTERM.
 
-The first output line is always ``Nano Banana emulator listening on <url>`` (flushed at once), so
-a script or test that starts it with ``--port 0`` can read the chosen port from it. The
-connections to give Airflow follow, one ``AIRFLOW_CONN_...`` line per vendor (ModelsLab, AceData,
-Google Gemini), and with ``--s3`` a local S3 endpoint (moto) runs beside it, holding the example
-DAGs' bucket and input images, with its connection line too.
+Every line it prints is shell, flushed at once: ``# ...`` comments for people, then one
+``export AIRFLOW_CONN_...='...'`` per vendor (ModelsLab, AceData, Google Gemini) and, with ``--s3``,
+for the local S3 endpoint (moto) that runs beside it with the example DAGs' bucket. So
+``nanobanana-emulator --s3 > emulator.env &`` then ``source emulator.env`` (or
+``eval "$(cat emulator.env)"``) gives a shell the connections. The first line is always
+``# Nano Banana emulator listening on <url>``, from which a script that passes ``--port 0`` reads
+the chosen port. Both ports are fixed by default, so a restart keeps exported connections valid.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import threading
 from collections.abc import Sequence
@@ -17,9 +20,17 @@ from contextlib import ExitStack
 from types import FrameType
 
 from airflow_provider_nanobanana.emulator.images import require_pillow
-from airflow_provider_nanobanana.emulator.local_s3 import EXAMPLE_BUCKET, LocalS3, seed_example_bucket
+from airflow_provider_nanobanana.emulator.local_s3 import (
+    EXAMPLE_BUCKET,
+    LocalS3,
+    example_keys,
+    seed_example_bucket,
+)
 from airflow_provider_nanobanana.emulator.server import Emulator
 from airflow_provider_nanobanana.emulator.settings import EmulatorSettings, parse_fault_spec
+
+# Fixed, so a restarted emulator answers where the exported connections point.
+DEFAULT_PORT, DEFAULT_S3_PORT = 8765, 8766
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="port to bind; 0 picks a free one (default: %(default)s)",
+    )
     parser.add_argument(
         "--processing-seconds",
         type=float,
@@ -91,7 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="also run a local S3 endpoint with the example bucket (needs moto[server])",
     )
     parser.add_argument(
-        "--s3-port", type=int, default=0, help="port of the local S3 endpoint (default: free)"
+        "--s3-port",
+        type=int,
+        default=DEFAULT_S3_PORT,
+        help="port of the local S3 endpoint; 0 picks a free one (default: %(default)s)",
     )
     return parser
 
@@ -130,23 +149,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     with ExitStack() as running:
         emulator = running.enter_context(Emulator(host=args.host, port=args.port, settings=settings))
-        print(f"Nano Banana emulator listening on {emulator.url}", flush=True)
-        print(f"ModelsLab keys: {', '.join(settings.modelslab_keys)}", flush=True)
-        print(f"AceData tokens: {', '.join(settings.acedata_tokens)}", flush=True)
-        print(f"Gemini API keys: {', '.join(settings.gemini_keys)}", flush=True)
+        say(f"# Nano Banana emulator listening on {emulator.url}")
+        say(f"# ModelsLab keys: {', '.join(settings.modelslab_keys)}")
+        say(f"# AceData tokens: {', '.join(settings.acedata_tokens)}")
+        say(f"# Gemini API keys: {', '.join(settings.gemini_keys)}")
         for fault in settings.faults:
-            print(f"Fault armed: {fault}", flush=True)
+            say(f"# Fault armed: {fault}")
         for vendor in ("modelslab", "acedata", "gemini"):
-            conn = f"AIRFLOW_CONN_NANOBANANA_{vendor.upper()}_DEFAULT"
-            print(f"{conn}='{emulator.connection_json(vendor)}'", flush=True)
+            say(export(f"AIRFLOW_CONN_NANOBANANA_{vendor.upper()}_DEFAULT", emulator.connection_json(vendor)))
         if args.s3:
             s3 = _local_s3(parser, args.host, args.s3_port)
             running.callback(s3.stop)
-            print(f"Local S3 endpoint listening on {s3.endpoint_url} (bucket {EXAMPLE_BUCKET})", flush=True)
-            print(f"AIRFLOW_CONN_AWS_DEFAULT='{s3.connection_json()}'", flush=True)
+            say(f"# Local S3 endpoint listening on {s3.endpoint_url}, bucket {EXAMPLE_BUCKET}:")
+            for key in example_keys():
+                say(f"#   {s3.endpoint_url}/{EXAMPLE_BUCKET}/{key}")
+            say(export("AIRFLOW_CONN_AWS_DEFAULT", s3.connection_json()))
         while not stopping.wait(0.5):
             pass
     return 0
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def export(name: str, value: str) -> str:
+    return f"export {name}={shlex.quote(value)}"
 
 
 def _local_s3(parser: argparse.ArgumentParser, host: str, port: int) -> LocalS3:

@@ -121,6 +121,11 @@ EXAMPLE_CATALOGUE = "sku,prompt,aspect_ratio\n" + "".join(
 )
 
 
+def example_keys() -> list[str]:
+    """The objects :func:`seed_example_bucket` puts in the example bucket."""
+    return [*EXAMPLE_INPUTS, EXAMPLE_CATALOGUE_KEY]
+
+
 def seed_example_bucket(s3: LocalS3) -> None:
     """Create the bucket the example DAGs use and put the edit example's input images and the
     catalogue example's CSV in it."""
@@ -128,6 +133,14 @@ def seed_example_bucket(s3: LocalS3) -> None:
 
     client = s3.client()
     client.create_bucket(Bucket=EXAMPLE_BUCKET)
+    # Anyone on this machine may read it, so a task's "Nano Banana image" link (the object on
+    # this endpoint) opens in a browser, which sends no S3 signature. Loopback only.
+    readable = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{**readable, "Resource": f"arn:aws:s3:::{EXAMPLE_BUCKET}/*"}],
+    }
+    client.put_bucket_policy(Bucket=EXAMPLE_BUCKET, Policy=json.dumps(policy))
     for key, prompt in EXAMPLE_INPUTS.items():
         picture = render(ImageSpec("input", prompt, 1024, 1024, 0, 1, 0), "png")
         client.put_object(Bucket=EXAMPLE_BUCKET, Key=key, Body=picture, ContentType="image/png")

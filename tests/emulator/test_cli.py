@@ -13,6 +13,7 @@ import boto3
 import httpx
 import pytest
 
+from airflow_provider_nanobanana.emulator.cli import build_parser
 from airflow_provider_nanobanana.emulator.settings import DEFAULT_GEMINI_KEY
 
 from .support import ENTERPRISE, ML_KEY
@@ -36,7 +37,7 @@ def _start(processes: list[subprocess.Popen[str]], command: list[str]) -> tuple[
     processes.append(process)
     assert process.stdout is not None
     match = re.fullmatch(
-        r"Nano Banana emulator listening on (http://127\.0\.0\.1:\d+)\n", process.stdout.readline()
+        r"# Nano Banana emulator listening on (http://127\.0\.0\.1:\d+)\n", process.stdout.readline()
     )
     assert match, "the first line must announce the URL"
     return process, match[1]
@@ -58,7 +59,7 @@ def test_console_script_prints_its_url_serves_and_stops_on_sigterm(run: list[sub
         ],
     )
     assert process.stdout is not None
-    assert process.stdout.readline() == "ModelsLab keys: cli-key\n"
+    assert process.stdout.readline() == "# ModelsLab keys: cli-key\n"
     with httpx.Client(base_url=url) as client:
         assert client.get("/_emulator/health").json() == {"status": "ok"}
         body = {"key": "cli-key", "prompt": "p", "width": 1024}
@@ -92,25 +93,34 @@ def test_a_bad_fault_spec_exits_with_a_usage_error() -> None:
     assert "unknown fault kind 'explode'" in result.stderr
 
 
-def test_s3_flag_runs_a_local_s3_endpoint_and_prints_the_connections_to_paste(
-    run: list[subprocess.Popen[str]],
+def test_s3_flag_prints_shell_that_exports_the_connections_and_the_seeded_objects_open_in_a_browser(
+    run: list[subprocess.Popen[str]], tmp_path: Path
 ) -> None:
-    process, url = _start(run, [str(SCRIPT), "--port", "0", "--s3"])
+    process, url = _start(run, [str(SCRIPT), "--port", "0", "--s3", "--s3-port", "0"])
     assert process.stdout is not None
-    lines = {}
-    while "AIRFLOW_CONN_AWS_DEFAULT" not in lines:
+    printed = [f"# Nano Banana emulator listening on {url}\n"]
+    while "AIRFLOW_CONN_AWS_DEFAULT" not in printed[-1]:
         line = process.stdout.readline()
         assert line, f"the emulator exited: {process.stderr.read() if process.stderr else ''}"
-        name, _, value = line.partition("=")
-        lines[name] = value.strip().strip("'")
-    acedata = json.loads(lines["AIRFLOW_CONN_NANOBANANA_ACEDATA_DEFAULT"])
-    assert acedata["host"] == url, "the connection points at this emulator"
-    gemini = json.loads(lines["AIRFLOW_CONN_NANOBANANA_GEMINI_DEFAULT"])
-    assert (gemini["conn_type"], gemini["host"]) == ("nanobanana_gemini", url), (
-        "with its key, as for the others"
+        printed.append(line)
+    env_file = tmp_path / "emulator.env"
+    env_file.write_text("".join(printed))
+    names = ["MODELSLAB", "ACEDATA", "GEMINI"]
+    shown = " ".join(f'"$AIRFLOW_CONN_NANOBANANA_{name}_DEFAULT"' for name in names)
+    sourced = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f'source {env_file} && for v in {shown} "$AIRFLOW_CONN_AWS_DEFAULT"; do echo "$v"; done',
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
+    modelslab, acedata, gemini, aws = (json.loads(line) for line in sourced.stdout.splitlines())
+    assert modelslab["host"] == acedata["host"] == url, "the connections point at this emulator"
+    assert (gemini["conn_type"], gemini["host"]) == ("nanobanana_gemini", url)
     assert gemini["password"] == DEFAULT_GEMINI_KEY
-    aws = json.loads(lines["AIRFLOW_CONN_AWS_DEFAULT"])
     client = boto3.client(
         "s3",
         endpoint_url=aws["extra"]["endpoint_url"],
@@ -119,9 +129,19 @@ def test_s3_flag_runs_a_local_s3_endpoint_and_prints_the_connections_to_paste(
         aws_secret_access_key=aws["password"],
     )
     keys = [item["Key"] for item in client.list_objects_v2(Bucket="nanobanana-images")["Contents"]]
-    assert "inputs/bananas.png" in keys, "the example bucket and its input images are there"
+    assert set(keys) == {"inputs/bananas.png", "inputs/cat.png", "catalogue/products.csv"}
+    listed = [line.removeprefix("#").strip() for line in printed if "/nanobanana-images/" in line]
+    assert {link.rpartition("/nanobanana-images/")[2] for link in listed} == set(keys), "README's list"
+    unsigned = httpx.get(listed[0])  # what a browser sends: no signature
+    assert (unsigned.status_code, unsigned.content[:4]) == (200, b"\x89PNG")
     process.terminate()
     assert process.wait(timeout=20) == 0
+
+
+def test_both_ports_are_fixed_by_default_so_a_restart_keeps_exported_connections() -> None:
+    parser = build_parser()
+    arguments = parser.parse_args([])
+    assert (arguments.port, arguments.s3_port) == (8765, 8766)
 
 
 def test_the_emulator_refuses_to_start_without_pillow() -> None:

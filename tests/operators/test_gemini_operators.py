@@ -83,5 +83,5 @@ def test_a_gemini_batch_lands_every_results_line_through_one_s3_client(
 
     assert manifest["succeeded"] == 6
     assert all(item["state"] == "landed" for item in manifest["results"])
-    assert len(opened) == 2, "one client for the six lines' images, one for the manifest"
+    assert len(opened) == 3, "the bucket check's, one for the six lines' images, one for the manifest"
     assert emulator.counters()["accepted"]["gemini"] == 1

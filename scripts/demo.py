@@ -1,20 +1,22 @@
-"""`make demo`: the example pipeline, end to end, on this machine.
+"""`make demo`: the example pipelines, end to end, on this machine.
 
 Starts the vendor emulator and a local S3 endpoint (moto in server mode) on loopback, migrates an
 embedded SQLite Airflow metadata DB in a throwaway AIRFLOW_HOME, and runs the example DAGs with
 ``dag.test()`` in deferrable mode: submit, sensor (waiting in the inline triggerer), transfer to
-S3, for both vendors; the edit DAGs read their inputs from ``s3://``, and the mapped DAG runs one
-job per prompt. Then it copies every landed
-object from S3 to ``demo-output/``, checks its sha256 again, prints a table and writes
-``demo-output/contact-sheet.png``. The table's cost column is what each image cost: the AceData
-connection carries a ``prices`` extra (Google's list price for the model behind AceData's
-``nano-banana``, as an example of setting what your account pays); ModelsLab publishes no price,
-so its images show "unknown". Everything it starts, it stops.
-"""
+S3, for ModelsLab and AceData; the edit DAGs read their inputs from ``s3://``; the mapped DAG runs
+one job per prompt; a Gemini Nano Banana Pro poster lands in the task that asked for it; and a
+batch turns the rows of a CSV in S3 into images in one task, with a manifest. Then it copies
+every landed object from S3 to ``demo-output/``, checks its sha256 again, prints a table and
+writes ``demo-output/contact-sheet.png``. The table's cost column is what each image cost:
+Gemini's from the usage it reports, AceData's from the ``prices`` extra its connection carries
+(Google's list price for the model behind AceData's ``nano-banana``, as an example of setting
+what your account pays); ModelsLab publishes no price, so its images show "unknown". Everything
+it starts, it stops."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -25,14 +27,24 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUT = REPO / "demo-output"
-DAG_FILES = ("example_generate.py", "example_edit.py", "example_mapped_prompts.py")
-DAG_IDS = (
-    "nanobanana_generate_modelslab",
-    "nanobanana_generate_acedata",
-    "nanobanana_edit_modelslab",
-    "nanobanana_edit_acedata",
-    "nanobanana_mapped_prompts",
+DAG_FILES = (
+    "example_generate.py",
+    "example_edit.py",
+    "example_mapped_prompts.py",
+    "example_gemini.py",
+    "example_catalogue_batch.py",
 )
+PIPELINE = "submit, wait (deferred to the triggerer), land in S3"
+# Each DAG the demo runs: what it shows, and the task whose return value says what landed.
+DEMOS = {
+    "nanobanana_generate_modelslab": (PIPELINE, "to_s3"),
+    "nanobanana_generate_acedata": (PIPELINE, "to_s3"),
+    "nanobanana_edit_modelslab": (f"edit s3:// inputs: {PIPELINE}", "to_s3"),
+    "nanobanana_edit_acedata": (f"edit s3:// inputs: {PIPELINE}", "to_s3"),
+    "nanobanana_mapped_prompts": ("one mapped task per prompt, then one transfer", "to_s3"),
+    "nanobanana_gemini_interactive": ("Gemini Nano Banana Pro, landed in the same task", "poster"),
+    "nanobanana_catalogue_batch": ("a CSV's rows as one batch task, with a manifest", "draw_catalogue"),
+}
 THUMBNAIL = 320
 CAPTION = 44
 # What the demo's AceData connection says the account pays per image (its prices extra): Google's
@@ -59,7 +71,7 @@ def prepare_airflow_home() -> Path:
 
 
 def connect(emulator: Any, s3: Any) -> None:
-    for vendor in ("modelslab", "acedata"):
+    for vendor in ("modelslab", "acedata", "gemini"):
         connection = emulator.connection_json(
             vendor, **({"prices": DEMO_PRICES[vendor]} if vendor in DEMO_PRICES else {})
         )
@@ -67,8 +79,8 @@ def connect(emulator: Any, s3: Any) -> None:
     os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = s3.connection_json()
 
 
-def run_pipeline(dags_folder: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Run each example DAG; return the objects its transfer landed and the DAGs that failed."""
+def run_pipeline(dags_folder: Path, s3: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """Run each example DAG; return the objects it landed and the DAGs that failed."""
     from airflow.dag_processing.dagbag import DagBag
 
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
@@ -76,17 +88,45 @@ def run_pipeline(dags_folder: Path) -> tuple[list[dict[str, Any]], list[str]]:
     if bag.import_errors:
         raise SystemExit(f"DAG import errors: {bag.import_errors}")
     landed, failed = [], []
-    for dag_id in DAG_IDS:
-        action = "edit" if "_edit_" in dag_id else "generate"
-        print(f"\n=== {dag_id}: {action}, wait (deferred to the triggerer), land in S3 ===", flush=True)
+    for dag_id, (shows, task_id) in DEMOS.items():
+        print(f"\n=== {dag_id}: {shows} ===", flush=True)
         dag_run = bag.get_dag(dag_id).test()
         if str(dag_run.state) != "success":
             failed.append(dag_id)
             continue
-        objects = dag_run.get_task_instance("to_s3").xcom_pull(task_ids="to_s3")
-        costs = image_costs(dag_run, "generate" if dag_id.endswith("mapped_prompts") else "submit")
-        landed += [{**item, "dag_id": dag_id, "cost": costs.get(item["job_id"])} for item in objects]
+        returned = dag_run.get_task_instance(task_id).xcom_pull(task_ids=task_id)
+        landed += [{**item, "dag_id": dag_id} for item in landed_objects(dag_run, returned, s3)]
     return landed, failed
+
+
+def landed_objects(dag_run: Any, returned: Any, s3: Any) -> list[dict[str, Any]]:
+    """Every object a DAG landed, with what its image cost: from a transfer's records, a
+    summary's ``s3`` list, or a batch's manifest (read from S3, as a user would)."""
+    if isinstance(returned, list):  # the transfer: the costs are in the generating tasks' summaries
+        costs = image_costs(dag_run, "generate" if dag_run.dag_id.endswith("mapped_prompts") else "submit")
+        return [{**item, "cost": costs.get(item["job_id"])} for item in returned]
+    if "manifest" not in returned:  # a summary with s3_output
+        each = per_image(returned.get("cost_usd"), returned["delivered_count"])
+        return [{**item, "cost": each} for item in returned["s3"]]
+    bucket, _, key = returned["manifest"].removeprefix("s3://").partition("/")
+    manifest = json.loads(s3.client().get_object(Bucket=bucket, Key=key)["Body"].read())
+    return [
+        {
+            **obj,
+            "bucket": bucket,
+            "uri": f"s3://{bucket}/{obj['key']}",
+            "vendor": manifest["vendor"],
+            "job_id": item["job_id"],
+            "index": index,
+            "cost": per_image(item.get("cost_usd"), len(item["s3"])),
+        }
+        for item in manifest["results"]
+        for index, obj in enumerate(item.get("s3", []))
+    ]
+
+
+def per_image(cost: float | None, images: int) -> float | None:
+    return None if cost is None else cost / max(1, images)
 
 
 def image_costs(dag_run: Any, task_id: str) -> dict[str, float | None]:
@@ -98,9 +138,7 @@ def image_costs(dag_run: Any, task_id: str) -> dict[str, float | None]:
         if ti.task_id == task_id
     ]
     return {
-        summary["job_id"]: None
-        if summary.get("cost_usd") is None
-        else summary["cost_usd"] / max(1, summary["requested_count"])
+        summary["job_id"]: per_image(summary.get("cost_usd"), summary["requested_count"])
         for summary in summaries
     }
 
@@ -127,7 +165,8 @@ def print_table(landed: list[dict[str, Any]]) -> None:
     known = [item["cost"] for item in landed if item["cost"] is not None]
     unknown = len(landed) - len(known)
     print(
-        f"\nCost: ${sum(known):.2f} for {len(known)} images at the AceData connection's prices"
+        f"\nCost: ${sum(known):.2f} for {len(known)} images (Gemini: from the usage it reported; "
+        "AceData: at the connection's prices)"
         + (f"; {unknown} ModelsLab images at a price ModelsLab does not publish" if unknown else "")
         + " (set a connection's prices extra to see what yours cost)."
     )
@@ -178,7 +217,7 @@ def main() -> int:
         print(f"Vendor emulator at {emulator.url}; local S3 at {s3.endpoint_url}; AIRFLOW_HOME {home}")
         seed_example_bucket(s3)
         connect(emulator, s3)
-        landed, failed = run_pipeline(home / "dags")
+        landed, failed = run_pipeline(home / "dags", s3)
         paths = copy_from_s3(s3, landed)
         accepted = emulator.counters()["accepted"]
     print_table(landed)

@@ -63,9 +63,9 @@ def as_job_list(jobs: Any) -> list[Mapping[str, Any]]:
     if isinstance(items, str) or not isinstance(items, Iterable):
         items = [items]
     summaries: list[Any] = []
-    for item in items:
+    for item in _whole(items):
         if isinstance(item, Iterable) and not isinstance(item, Mapping | str):
-            summaries.extend(item)
+            summaries.extend(_whole(item))
         elif item is not None:
             summaries.append(item)
     summaries = [item for item in summaries if item is not None]
@@ -77,6 +77,12 @@ def as_job_list(jobs: Any) -> list[Mapping[str, Any]]:
             "task.output, or a list of outputs; a Jinja string renders to text, not to the XCom)",
         )
     return summaries
+
+
+def _whole(items: Iterable[Any]) -> Iterable[Any]:
+    """A mapped task's output read in one request (a slice): iterating it reads item by item and
+    the read past its end logs an "XCom not found" error on Airflow 3."""
+    return items[:] if isinstance(items, Sequence) else items
 
 
 def land_jobs(

@@ -3,6 +3,7 @@ worker and in the (inline) triggerer, including injected vendor faults."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,14 @@ def test_mapped_tasks_are_named_by_their_prompts_first_words(run_dag, nanobanana
         "A paper-craft city at night, soft light",  # 39 characters: whole
         "A robot watering a vertical garden,...",
     ]
+
+
+@pytest.mark.parametrize("dag_id", ["nanobanana_mapped_prompts", "nanobanana_generate_acedata"])
+def test_a_run_that_succeeds_logs_no_error(run_dag, nanobanana_s3, task_log, dag_id):
+    """No red "XCom not found" lines: a deferring task's image link asks for no return value yet,
+    and the transfer reads a mapped task's outputs in one slice, not past their end."""
+    dag_run = run_dag(dag_id, deferrable=True)
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    errors = [line for line in task_log().splitlines() if re.search(r"\[error\s*\]| ERROR ", line)]
+    assert not errors, errors

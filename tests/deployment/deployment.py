@@ -29,6 +29,8 @@ from typing import Any
 import httpx
 from cryptography.fernet import Fernet
 
+from .reaper import reap_with_pytest, session_members
+
 USER, PASSWORD = "admin", "nanobanana-admin"
 HEALTHY_COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 
@@ -173,20 +175,12 @@ class AirflowDeployment:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        reap_with_pytest(self.processes[name].pid)
 
     def session_pids(self, name: str) -> list[int]:
         """Every live process of a component's session: it and all it spawned, even those that
         moved to process groups of their own (task runners)."""
-        leader = self.processes[name].pid
-        found = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[3]) == leader:  # field 6 of stat, the session id
-                found.append(int(stat.parent.name))
-        return found
+        return session_members(self.processes[name].pid)
 
     def cpu_seconds(self, name: str) -> float:
         """CPU time of a component so far: its live processes and the children they reaped."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from .debian import ensure_installed
 from .deployment import free_port
+from .reaper import reap_with_pytest
 
 if TYPE_CHECKING:
     from typing import Self
@@ -113,6 +114,7 @@ class PostgreSQLServer(ThrowawayServer):
     def start(self) -> None:
         self._run("initdb", "-D", str(self.data), "-U", "airflow", "--auth=trust", "-E", "UTF8")
         self._pg_ctl("start")
+        reap_with_pytest(self.postmaster_pid())
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "airflow", DATABASE)
 
     def _pg_ctl(self, action: str) -> None:
@@ -124,9 +126,14 @@ class PostgreSQLServer(ThrowawayServer):
             "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-m", "fast", "-w", action
         )
 
+    def postmaster_pid(self) -> int:
+        """The server's first process, which pg_ctl makes the leader of a session of its own."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
     def restart(self) -> None:
         """Stop the server (every client connection is cut) and start it again on the same port."""
         self._pg_ctl("restart")
+        reap_with_pytest(self.postmaster_pid())
 
     def dump(self) -> str:
         """Every row of every table, as ``pg_dump --data-only`` writes it."""
@@ -156,7 +163,13 @@ class RedisServer(ThrowawayServer):
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
         command += ["--appendonly", "no", "--dir", str(self.root), "--logfile", str(self.log)]
         self._process = subprocess.Popen(command, start_new_session=True)
+        reap_with_pytest(self.session_id)
         _wait_for_port(self.port, 30, "redis-server", self.log)
+
+    @property
+    def session_id(self) -> int:
+        assert self._process is not None
+        return self._process.pid
 
     def restart(self, down_seconds: float = 0) -> None:
         """Stop the server (losing every queued message), stay down a while, start again."""

@@ -556,7 +556,7 @@ def _budget_spent(cap: float, manifest: dict[str, Any], *, landed: bool) -> Exce
     return NanoBananaBudgetError(
         f"max_cost_usd={wording.usd(cap)} stopped the batch: it paid {paid} "
         f"for {manifest['succeeded']} of {manifest['items']} items ({where}); {unsent} items were not "
-        f"submitted (reason budget). Raise max_cost_usd (it is templated, e.g. from params) and clear "
+        f"submitted (reason budget).\nRaise max_cost_usd (it is templated, e.g. from params) and clear "
         f"this task: it sends only those {unsent}.",
         cap_usd=cap,
         spent_usd=manifest["cost_usd"],

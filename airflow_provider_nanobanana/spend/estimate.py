@@ -85,11 +85,11 @@ class Estimate:
             groups.append(f"prices checked {CHECKED}")
         return "; ".join(groups)
 
-    def _unknown_reason(self) -> str:
+    def _unknown_reason(self, remedy_apart: bool = False) -> str:
         price = self.unknown[0]
-        return (
-            f"{price.label}: {price.source}. Set it in the connection's prices extra, e.g. {PRICES_EXAMPLE}"
-        )
+        apart = "\n" if remedy_apart else " "
+        remedy = f"Set it in the connection's prices extra, e.g. {PRICES_EXAMPLE}"
+        return f"{price.label}: {price.source}.{apart}{remedy}"
 
     def to_dict(self) -> dict[str, Any]:
         total = self.usd
@@ -115,7 +115,7 @@ class Estimate:
         """With a cap, every image needs a price: fail (before any request) naming the one missing."""
         if cap is not None and self.unknown:
             raise NanoBananaBudgetError(
-                f"max_cost_usd={wording.usd(cap)} is set, but {self._unknown_reason()}. Nothing was sent.",
+                f"max_cost_usd={wording.usd(cap)} is set, but nothing was sent: {self._unknown_reason(True)}",
                 cap_usd=cap,
             )
 
@@ -128,8 +128,8 @@ class Estimate:
         earlier = f" plus {wording.usd(paid_before)} earlier tries paid" if paid_before else ""
         raise NanoBananaBudgetError(
             f"The estimate, {wording.usd(total)} for {self.images:,} images ({self._prices()})"
-            f"{earlier}, is above max_cost_usd={wording.usd(cap)}. Nothing was sent: raise "
-            "max_cost_usd, or ask for fewer or smaller images.",
+            f"{earlier}, is above max_cost_usd={wording.usd(cap)}. Nothing was sent.\n"
+            "Raise max_cost_usd, or ask for fewer or smaller images.",
             cap_usd=cap,
             estimate_usd=total,
             spent_usd=paid_before,

@@ -133,6 +133,6 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
             raise NanoBananaMissingImagesError(
                 f"Landed {wording.plural(len(landed), 'image')}; the images of "
                 f"{wording.plural(len(missing), 'upstream task instance')} never arrived, since they "
-                f"did not succeed: {', '.join(missing)}. Clear those, then this task."
+                f"did not succeed: {', '.join(missing)}.\nClear those, then this task."
             )
         return landed

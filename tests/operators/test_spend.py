@@ -119,8 +119,10 @@ def test_a_cap_with_no_known_price_fails_before_any_request_saying_how_to_set_on
     operator = NanoBananaGenerateImageOperator(
         task_id="draw", conn_id="nanobanana_acedata_default", prompt="a pear", max_cost_usd=5
     )
-    with pytest.raises(NanoBananaBudgetError, match=r"AceData publishes no per-image price.*prices extra"):
+    with pytest.raises(NanoBananaBudgetError, match=r"AceData publishes no per-image price") as raised:
         operator.execute(context)
+
+    assert str(raised.value).splitlines()[-1].startswith("Set it in the connection's prices extra")
 
     assert emulator.counters()["accepted"]["acedata"] == 0
 

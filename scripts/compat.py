@@ -7,7 +7,8 @@ venv (under ``.compat/``, reused and brought up to date) runs ``scripts/compat_c
 table, version by check, is printed at the end and written to ``compat-results.json``. Then the
 test suite runs in each venv too (with the ``dev`` extra; the deployment tiers, markers
 ``deployment`` and ``scale``, run on the primary version in ``make test``). ``--quick`` skips the
-suite (what CI runs after ``make test``); ``--versions 3.3.2 2.11.2`` runs just those.
+suite (what CI runs after ``make test``) and runs two lines at a time; ``--versions 3.3.2 2.11.2``
+runs just those.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,6 +36,10 @@ WITH_AIRFLOW_CONSTRAINTS = {"3.0": ("fastapi==0.116.1", "starlette==0.47.3", "ca
 # Test helpers, not what a user installs: the local S3 endpoint needs moto's server, the emulator's
 # pytest plugin needs pytest.
 TEST_HELPERS = ("moto[server]>=5.0", "pytest>=8")
+# Lines run two at a time (their checks mostly wait on emulator jobs), but one install at a time:
+# each builds this package from the same source tree.
+AT_ONCE = 2
+INSTALLING = threading.Lock()
 
 
 def newest_versions() -> list[str]:
@@ -76,17 +83,18 @@ def install(python: Path, version: str, *requirements: str) -> None:
 def venv_for(version: str) -> Path:
     venv = VENVS / version
     python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     started = time.monotonic()
-    install(
-        python,
-        version,
-        f"{REPO}[emulator]",
-        "--reinstall-package",
-        "airflow-provider-nanobanana",
-        *TEST_HELPERS,
-    )
+    with INSTALLING:
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        install(
+            python,
+            version,
+            f"{REPO}[emulator]",
+            "--reinstall-package",
+            "airflow-provider-nanobanana",
+            *TEST_HELPERS,
+        )
     print(f"{version}: venv ready in {time.monotonic() - started:.0f} s", flush=True)
     return python
 
@@ -174,7 +182,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="the checks only, not the test suite")
     arguments = parser.parse_args()
     versions = arguments.versions or newest_versions()
-    table = {version: run_checks(version, suite=not arguments.quick) for version in versions}
+    with ThreadPoolExecutor(max_workers=1 if not arguments.quick else AT_ONCE) as pool:
+        outcomes = pool.map(lambda version: run_checks(version, suite=not arguments.quick), versions)
+        table = dict(zip(versions, outcomes, strict=True))
     (REPO / "compat-results.json").write_text(json.dumps(table, indent=2))
     print_table(table)
     passed = all(outcome.startswith("ok") for results in table.values() for outcome in results.values())

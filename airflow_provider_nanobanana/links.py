@@ -28,7 +28,7 @@ class NanoBananaImageLink(BaseOperatorLink):
         # On an Airflow 3 worker ``ti_key`` is the task instance itself, also when it defers or
         # fails: it has returned nothing, and asking for the value logs "XCom not found" in red.
         state = getattr(ti_key, "state", None)
-        if state is not None and str(state) != "success":
+        if state is not None and getattr(state, "value", state) != "success":  # an Enum: not str()
             return ""
         return first_image_link(XCom.get_value(ti_key=ti_key, key="return_value"))
 

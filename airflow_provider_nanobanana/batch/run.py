@@ -36,6 +36,7 @@ from airflow_provider_nanobanana.exceptions import (
     NanoBananaContentPolicyError,
     NanoBananaError,
     NanoBananaInvalidRequestError,
+    NanoBananaPossiblyBilledError,
     NanoBananaRateLimitError,
     NanoBananaServerError,
     NanoBananaSubmissionUnknownError,
@@ -256,7 +257,8 @@ class BatchRun:
         if self.settings.on_unknown_submission == "resubmit":
             self.log.warning("Item %d: sent at %s, answer lost; resubmitting as asked.", index, sent)
             self.state.requeue(index, 0.0, "answer lost; resubmitted (on_unknown_submission)")
-        elif not self.hook.can_find_lost_submissions:
+            return
+        if not self.hook.can_find_lost_submissions:
             self.state.end(
                 index,
                 POSSIBLY_BILLED,
@@ -264,7 +266,13 @@ class BatchRun:
                 "may exist and be billed, and the vendor offers no way to find it, so it was "
                 "not sent again",
             )
-        elif (found := self.hook.find_lost_submission(self.requests[index], sent_at=sent_at)) is None:
+            return
+        try:
+            found = self.hook.find_lost_submission(self.requests[index], sent_at=sent_at)
+        except NanoBananaPossiblyBilledError as error:  # e.g. two identical requests at that time
+            self.state.end(index, POSSIBLY_BILLED, f"{error} It was not sent again.")
+            return
+        if found is None:
             self.log.info("Item %d: the request sent at %s created no job; sending it.", index, sent)
             self.state.requeue(index, 0.0, "an earlier request created no job")
         else:
@@ -280,7 +288,12 @@ class BatchRun:
             for index in indexes:
                 self.state.requeue(index, 0.0, "answer lost; resubmitted (on_unknown_submission)")
             return
-        found = self.hook.find_bulk(display_name, sent_at=sent_at)
+        try:
+            found = self.hook.find_bulk(display_name, sent_at=sent_at)
+        except NanoBananaPossiblyBilledError as error:  # e.g. two batches of that name
+            for index in indexes:
+                self.state.end(index, POSSIBLY_BILLED, f"{error} They were not sent again.")
+            return
         if found is None:
             self.log.info(
                 "%s: the request sent at %s created no %r; sending them.", _items(indexes), sent, display_name

@@ -271,6 +271,26 @@ def test_an_item_sent_without_a_recorded_job_id_is_found_at_acedata(emulator, co
     assert manifest["succeeded"] == 2
 
 
+def test_an_item_whose_lost_answer_matches_two_acedata_tasks_is_possibly_billed_and_the_rest_lands(
+    emulator, context
+):
+    """Two identical requests around that time (another run's, say): which one was ours cannot be
+    told, so that item is not sent again, and the batch goes on with the others."""
+    with hook_for_connection(CONN_IDS["acedata"]) as hook:
+        sent_at = time.time() - 1
+        for _ in range(2):
+            hook.submit(ImageJobRequest(kind=JobKind.GENERATE, prompt="product photo 0"))
+    operator = batch("acedata", prompts(3), max_failed_items=1)
+    earlier_try_sent(context, operator, "acedata", sent_at)
+    context["ti"].try_number = 2
+
+    manifest, _ = drive(operator, context)
+
+    assert emulator.counters()["accepted"]["acedata"] == 2 + 2, "the two others, nothing resent"
+    assert [item["state"] for item in manifest["results"]] == ["possibly_billed", "succeeded", "succeeded"]
+    assert "2 tasks with this request" in manifest["results"][0]["error"]
+
+
 def test_an_item_sent_without_a_recorded_job_id_at_modelslab_is_possibly_billed_not_resent(emulator, context):
     operator = batch("modelslab", prompts(2), max_failed_items=1)
     earlier_try_sent(context, operator, "modelslab", 1_700_000_000.0)

@@ -3,6 +3,8 @@ to the first image the vendor published; never anything but those URLs."""
 
 from __future__ import annotations
 
+import enum
+
 import pytest
 
 from airflow_provider_nanobanana.links import NanoBananaImageLink, first_image_link, object_link
@@ -57,7 +59,22 @@ def test_every_nano_banana_task_offers_the_image_link(operator):
     assert operator.operator_extra_links[0].name == "Nano Banana image"
 
 
-@pytest.mark.parametrize("state", ["deferred", "failed", "up_for_retry"])
+class TaskInstanceState(str, enum.Enum):
+    """As the task SDK's generated model declares it: ``str()`` gives ``TaskInstanceState.SUCCESS``."""
+
+    SUCCESS = "success"
+    DEFERRED = "deferred"
+
+
+def test_a_succeeded_task_instance_links_to_its_first_image(monkeypatch):
+    from airflow.providers.common.compat import sdk
+
+    monkeypatch.setattr(sdk.XCom, "get_value", lambda **_: {"images": ["https://cdn.example/0.png"]})
+    ti = type("RuntimeTaskInstance", (), {"state": TaskInstanceState.SUCCESS})()
+    assert NanoBananaImageLink().get_link(None, ti_key=ti) == "https://cdn.example/0.png"
+
+
+@pytest.mark.parametrize("state", [TaskInstanceState.DEFERRED, "failed", "up_for_retry"])
 def test_a_task_that_returned_nothing_is_not_asked_for_its_value(monkeypatch, state):
     from airflow.providers.common.compat import sdk
 

@@ -22,7 +22,12 @@ for in_flight in (50, 10, 5):
 
         @task
         def prompts(params=None) -> list[str]:
-            return [f"catalogue item {number}, studio product photo" for number in range(params["count"])]
+            # Each run its own prompts: a lost answer is looked for by its request, and runs side
+            # by side with identical requests could not tell their jobs apart.
+            return [
+                f"catalogue item {number} of {params['s3_prefix']}, studio product photo"
+                for number in range(params["count"])
+            ]
 
         NanoBananaBatchImageOperator(
             task_id="draw",

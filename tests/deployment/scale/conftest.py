@@ -1,5 +1,5 @@
 """The scale tier's cluster, built once for its test module: PostgreSQL, Redis, the Celery
-cluster of :mod:`.cluster`, and an emulator whose jobs take 20 to 60 s each, as real queues do.
+cluster of :mod:`.cluster`, and an emulator whose jobs take 10 to 30 s each, as real queues do.
 
 Size: ``NANOBANANA_SCALE_PROMPTS`` prompts for the load run (40 in ``make test``, 200 in
 ``make test-scale``); the other checks scale with it.
@@ -19,7 +19,7 @@ from ..deployment import AirflowDeployment
 from ..services import PostgreSQLServer, RedisServer
 from .cluster import celery_cluster
 
-JOB_SECONDS = (20.0, 60.0)
+JOB_SECONDS = (10.0, 30.0)
 
 
 @pytest.fixture(scope="module")

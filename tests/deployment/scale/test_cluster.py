@@ -202,7 +202,7 @@ def test_a_batch_of_500_in_one_task_survives_a_killed_worker_and_a_killed_trigge
     few seconds the task polls in its worker, so a wave of long jobs is what makes it defer."""
     from airflow_provider_nanobanana.hooks.registry import hook_for_connection
 
-    quick = {"processing_seconds": 3.0, "processing_seconds_max": 8.0}
+    quick = {"processing_seconds": 2.0, "processing_seconds_max": 4.0}
     long = {"processing_seconds": 40.0, "processing_seconds_max": 45.0}
     vendor.reset()
     vendor.configure(**quick)

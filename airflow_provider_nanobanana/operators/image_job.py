@@ -88,8 +88,9 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
     :param on_unknown_submission: what a retry does when the job an earlier try paid for cannot
         be found: the request was sent but the answer lost and the vendor offers no way to find
         the job (ModelsLab; AceData is searched), or the vendor says it does not know a recorded
-        job id. ``"fail"`` (default) fails saying the job may be billed; ``"resubmit"`` submits
-        again, accepting the risk of paying twice (templated, e.g. from ``params``).
+        job id. ``"fail"`` (default) fails saying the job may be billed and naming the Variable
+        a person sets to resubmit once (``ledger/consent.py``); ``"resubmit"`` submits again
+        on every such try, accepting the risk of paying twice (templated, e.g. from ``params``).
     :param max_cost_usd: the most this task may pay, in US dollars (templated). An estimate above
         it, or an unknown price, fails the task before any request, without retries.
     :param dry_run: validate, render the S3 keys, estimate, and return the estimate as the XCom

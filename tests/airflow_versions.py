@@ -52,20 +52,6 @@ def asset_model() -> Any:
     return AssetModel
 
 
-def destination_events(operator: Any, context: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """``(asset uri, extra)`` of each event a landing recorded on its destination: on the asset
-    the task declares (a bucket without Jinja), or through the destinations alias."""
-    from airflow.providers.common.compat.sdk import Asset, AssetAlias
-
-    from airflow_provider_nanobanana.s3.operator_mixin import DESTINATIONS_ALIAS
-
-    events = context["outlet_events"]
-    declared = [asset for asset in operator.outlets if isinstance(asset, Asset) and events[asset].extra]
-    return [(asset.uri, dict(events[asset].extra)) for asset in declared] + alias_events(
-        events[AssetAlias(DESTINATIONS_ALIAS)]
-    )
-
-
 def alias_events(accessor: Any) -> list[tuple[str, dict[str, Any]]]:
     """``(asset uri, extra)`` of each event recorded on an alias's outlet-event accessor."""
     if hasattr(accessor, "asset_alias_events"):

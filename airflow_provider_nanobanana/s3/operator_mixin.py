@@ -27,24 +27,18 @@ if TYPE_CHECKING:
 
 
 DESTINATIONS_ALIAS = "nanobanana-s3-destinations"
-_JINJA = re.compile(r"\{[{%#]")
 _OBJECT_FIELDS = ("uri", "key", "size", "sha256", "content_type", "vendor", "job_id", "index")
 
 
-def landing_outlets(outlets: Any, asset_alias: str | None, bucket: Any, prefix: str) -> list[Any]:
-    """The task's outlets plus the destinations alias, ``AssetAlias(asset_alias)`` and, when the
-    bucket has no Jinja, the destination asset itself; call before ``BaseOperator.__init__``.
-
-    A destination known when the DAG is parsed is declared, so Airflow's Assets page and lineage
-    graph show which task produces it (events through an alias only show once one happened)."""
-    from airflow.providers.common.compat.sdk import Asset, AssetAlias
+def landing_outlets(outlets: Any, asset_alias: str | None) -> list[Any]:
+    """The task's outlets plus the destinations alias and ``AssetAlias(asset_alias)``; call
+    before ``BaseOperator.__init__``."""
+    from airflow.providers.common.compat.sdk import AssetAlias
 
     merged = list(outlets) if isinstance(outlets, list | tuple) else [] if outlets is None else [outlets]
     merged.append(AssetAlias(DESTINATIONS_ALIAS))
     if asset_alias:
         merged.append(AssetAlias(asset_alias))
-    if isinstance(bucket, str) and not _JINJA.search(bucket):
-        merged.append(Asset(destination_uri(bucket, prefix)))
     return merged
 
 
@@ -52,21 +46,18 @@ def s3_output_outlets(s3_output: Any, kwargs: dict[str, Any]) -> str | None:
     """For an operator taking ``s3_output``: add the landing outlets to ``kwargs`` (before
     ``BaseOperator.__init__``) and return the prefix as written, before Jinja renders it (the
     destination asset's name)."""
-    from airflow_provider_nanobanana.s3.destination import S3Destination
-
     if s3_output is None:
         return None
-    given = s3_output if isinstance(s3_output, dict) else {}  # else rendered later, e.g. an XComArg
-    prefix = given.get("prefix", S3Destination.prefix)
+    given = isinstance(s3_output, dict)
     kwargs["outlets"] = landing_outlets(
-        kwargs.get("outlets"), given.get("asset_alias"), given.get("bucket"), prefix
+        kwargs.get("outlets"), s3_output.get("asset_alias") if given else None
     )
-    return given.get("prefix")
+    return s3_output.get("prefix") if given else None
 
 
 def destination_uri(bucket: str, prefix_template: str) -> str:
     """``s3://bucket/<prefix up to its first Jinja expression, whole path segments only>``."""
-    static = _JINJA.split(prefix_template, maxsplit=1)[0]
+    static = re.split(r"\{[{%#]", prefix_template, maxsplit=1)[0]
     if static != prefix_template:
         static = static.rpartition("/")[0]
     static = "/".join(part for part in static.split("/") if part)
@@ -77,7 +68,6 @@ class LandsImagesInS3:
     """Mixin for operators (``self.log`` is theirs) that land job images with :meth:`land_in_s3`."""
 
     log: logging.Logger
-    outlets: list[Any]
     _landed: list[dict[str, Any]]
     s3_output: dict[str, Any] | None
     aws_conn_id: str | None
@@ -196,11 +186,7 @@ class LandsImagesInS3:
             "cost_usd": cost["cost_usd"],
             "cost_basis": cost["cost_basis"],
         }
-        event_extra = {**counts, **extra}
-        if Asset(uri) in self.outlets:  # declared: Airflow records its event when the task succeeds
-            context["outlet_events"][Asset(uri)].extra.update(event_extra)
-        else:
-            context["outlet_events"][AssetAlias(DESTINATIONS_ALIAS)].add(Asset(uri), extra=event_extra)
+        context["outlet_events"][AssetAlias(DESTINATIONS_ALIAS)].add(Asset(uri), extra={**counts, **extra})
         self.log.info("Recorded the landing as an asset event on %s.", uri)
         if destination.asset_alias:
             events = context["outlet_events"][AssetAlias(destination.asset_alias)]

@@ -83,7 +83,7 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
         s3_retry_seconds: float = DEFAULT_S3_RETRY_SECONDS,
         **kwargs: Any,
     ) -> None:
-        kwargs["outlets"] = landing_outlets(kwargs.get("outlets"), asset_alias, s3_bucket, s3_prefix)
+        kwargs["outlets"] = landing_outlets(kwargs.get("outlets"), asset_alias)
         super().__init__(**kwargs)
         self.s3_prefix_template = s3_prefix  # as written, before Jinja renders it: the asset's name
         self.jobs = jobs

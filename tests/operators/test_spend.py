@@ -9,13 +9,13 @@ import re
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import TaskDeferred
-from airflow_versions import destination_events
+from airflow.providers.common.compat.sdk import AssetAlias, TaskDeferred
 
 from airflow_provider_nanobanana.exceptions import NanoBananaBudgetError
 from airflow_provider_nanobanana.operators import batch as batch_operator
 from airflow_provider_nanobanana.operators.batch import NanoBananaBatchImageOperator
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
+from airflow_provider_nanobanana.s3.operator_mixin import DESTINATIONS_ALIAS
 from airflow_provider_nanobanana.spend.lineage import FACET_NAME
 
 from .support import run_trigger
@@ -181,9 +181,15 @@ def test_gemini_cost_is_the_reported_tokens_at_the_published_rates_in_every_reco
     prompt_tokens, image_tokens, caption_tokens = len(prompt) // 4 + 1, 1680, 12
     expected = (prompt_tokens * 0.50 + image_tokens * 60.0 + caption_tokens * 3.0) / 1e6
     assert (summary["cost_usd"], summary["cost_basis"]) == (pytest.approx(expected, abs=1e-6), "reported")
-    ((_, extra),) = destination_events(operator, context)
+    (_, extra), *_ = alias_events(context, DESTINATIONS_ALIAS)
     assert (extra["cost_usd"], extra["cost_basis"]) == (summary["cost_usd"], "reported")
     (output,) = operator.get_openlineage_facets_on_complete(None).outputs
     assert output.facets[FACET_NAME].costUsd == summary["cost_usd"]
     last = [line for line in task_log().splitlines() if "Paid" in line][-1]
     assert f"Paid ${summary['cost_usd']:.4f} for 1 image (from the usage the vendor reported)." in last
+
+
+def alias_events(context: dict[str, Any], name: str) -> list[tuple[str, dict[str, Any]]]:
+    from airflow_versions import alias_events as events
+
+    return events(context["outlet_events"][AssetAlias(name)])

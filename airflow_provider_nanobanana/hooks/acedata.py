@@ -13,7 +13,6 @@ A submission whose answer was lost can be found again: task documents echo the r
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from typing import Any
@@ -37,7 +36,7 @@ from airflow_provider_nanobanana.hooks.acedata_responses import (
     parse_images_reply,
     parse_task,
 )
-from airflow_provider_nanobanana.hooks.base import ApiCall, NanoBananaBaseHook
+from airflow_provider_nanobanana.hooks.base import IN_FLIGHT_MARGIN, ApiCall, NanoBananaBaseHook
 from airflow_provider_nanobanana.hooks.retry import retry_after_seconds
 from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind, Vendor
 from airflow_provider_nanobanana.spend.prices import BilledAs
@@ -62,7 +61,8 @@ SYNC_READ_TIMEOUT = 900.0
 # How far around the recorded send time a lost submission's task is looked for: clocks differ.
 _LOST_SUBMISSION_SLACK = 60.0
 _SEARCH_PAGE = 100
-_SEARCH_PAGES = 10
+# Pages a search reads at most (100,000 tasks) before it calls the lost submission unsettled.
+_SEARCH_PAGES = 1000
 # The request fields a lost submission is recognised by (input images by their number: presigned
 # URLs differ each time they are made).
 _MATCHED_FIELDS = ("action", "prompt", "model", "count", "aspect_ratio", "resolution")
@@ -145,15 +145,17 @@ def _chunks(job_ids: Sequence[str]) -> list[Sequence[str]]:
     return [job_ids[start : start + size] for start in range(0, len(job_ids), size)]
 
 
-def build_task_search(sent_at: float, offset: int) -> ApiCall:
-    """Tasks created since just before ``sent_at``, newest pages first: how a lost submission is found."""
+def build_task_search(window: tuple[float, float], offset: int) -> ApiCall:
+    """Tasks created within ``window`` (creation times), newest pages first: how a lost
+    submission is found."""
+    low, high = window
     return ApiCall(
         "tasks",
         TASKS_PATH,
         {
             "action": "retrieve_batch",
-            "created_at_min": round(sent_at - _LOST_SUBMISSION_SLACK, 3),
-            "created_at_max": round(time.time() + _LOST_SUBMISSION_SLACK, 3),
+            "created_at_min": round(low, 3),
+            "created_at_max": round(high, 3),
             "limit": _SEARCH_PAGE,
             "offset": offset,
         },
@@ -232,10 +234,17 @@ class AceDataHook(NanoBananaBaseHook):
         ``NanoBananaPossiblyBilledError``.
         """
         call = build_submission(request, self._default_model(self.settings.extras))
+        read_timeout = call.read_timeout or self.settings.timeout
+        # The task can only have been created while the request could be in flight; the slack
+        # on both sides is for the vendor's clock.
+        window = (
+            sent_at - _LOST_SUBMISSION_SLACK,
+            sent_at + read_timeout + IN_FLIGHT_MARGIN + _LOST_SUBMISSION_SLACK,
+        )
         matches = self._search_until_settled(
-            lambda: self._tasks_sent_as(call.body, sent_at),
+            lambda: self._tasks_sent_as(call.body, sent_at, window),
             sent_at=sent_at,
-            read_timeout=call.read_timeout or self.settings.timeout,
+            read_timeout=read_timeout,
             what="task for the request",
         )
         if len(matches) > 1:
@@ -252,20 +261,33 @@ class AceDataHook(NanoBananaBaseHook):
         )
         return matches[0] if matches else None
 
-    def _tasks_sent_as(self, sent: Mapping[str, Any], sent_at: float) -> list[ImageJobResult]:
-        matches: list[ImageJobResult] = []
+    def _tasks_sent_as(
+        self, sent: Mapping[str, Any], sent_at: float, window: tuple[float, float]
+    ) -> list[ImageJobResult]:
+        """Every task in ``window`` whose echoed request is ``sent``, reading every page: a busy
+        account creates thousands of tasks in a window, and a page not read is a task not found.
+        Tasks created while it pages shift the newest-first pages, so a task read twice counts once."""
+        matches: dict[str, ImageJobResult] = {}
         for page in range(_SEARCH_PAGES):
-            items = self.call(build_task_search(sent_at, page * _SEARCH_PAGE)).get("items")
+            items = self.call(build_task_search(window, page * _SEARCH_PAGE)).get("items")
             if not isinstance(items, list):
                 raise NanoBananaPossiblyBilledError(
                     f"AceData tasks: the search for the task sent at {wording.utc(sent_at)} did not answer "
                     "with a task list, so whether that submission created a (billed) task is unknown.",
                     vendor=VENDOR,
                 )
-            matches += [parse_task(task) for task in items if is_same_submission(task, sent)]
+            for task in items:
+                if is_same_submission(task, sent):
+                    match = parse_task(task)
+                    matches[match.job_id] = match
             if len(items) < _SEARCH_PAGE:
-                return matches
-        return matches
+                return list(matches.values())
+        raise NanoBananaPossiblyBilledError(
+            f"AceData tasks: more than {_SEARCH_PAGES * _SEARCH_PAGE} tasks were created around "
+            f"{wording.utc(sent_at)}, so the search could not tell whether the submission sent then "
+            "created a (billed) task.",
+            vendor=VENDOR,
+        )
 
     def get_jobs(self, job_ids: Sequence[str]) -> dict[str, ImageJobResult]:
         """Retrieve many tasks, up to 100 per request; ids AceData does not know are absent."""

@@ -71,7 +71,8 @@ INTERACTIVE_READ_TIMEOUT = 600.0
 _CHUNK = 1024 * 1024
 _PROGRESS_BYTES = 64 * 1024 * 1024
 _LIST_PAGE = 100
-_LIST_PAGES = 10
+# Pages a search for a lost batch reads at most (10,000 batches) before it calls it unsettled.
+_LIST_PAGES = 100
 _DATA_URI = re.compile(r"^data:(?P<mime>image/[\w.+-]+);base64,(?P<payload>.+)$", re.DOTALL)
 # ImageConfig fields python-genai refuses in Gemini Developer API mode ("only supported in Gemini
 # Enterprise Agent Platform mode"), refused here by name before any request.
@@ -447,6 +448,11 @@ class GeminiHook(NanoBananaBaseHook):
             token = body.get("nextPageToken") or ""
             if not token:
                 return
+        raise NanoBananaPossiblyBilledError(
+            f"Gemini batches.list has more than {_LIST_PAGES * _LIST_PAGE} batches, so the search could "
+            "not tell whether a lost creation made one.",
+            vendor=VENDOR,
+        )
 
     def bulk_item_id(self, bulk_id: str, key: str) -> str:
         return f"{bulk_id.removeprefix(BATCH_PREFIX)}-{key}"

@@ -13,7 +13,7 @@ import pytest
 from airflow_provider_nanobanana.emulator import Emulator
 from airflow_provider_nanobanana.emulator.local_s3 import EXAMPLE_BUCKET, LocalS3
 
-from .dag_runs import instances, trigger, wait_for, xcom
+from .dag_runs import instances, task_logs, trigger, wait_for, xcom
 from .deployment import AirflowDeployment
 
 pytestmark = pytest.mark.deployment
@@ -61,7 +61,8 @@ def test_three_batches_of_2000_short_jobs_at_once_each_finish_in_their_first_try
         elapsed, paid = time.monotonic() - started, vendor.counters()["accepted"]["acedata"]
     finally:
         vendor.reset()
-    assert [(run.state, instances(run, "draw")[0]["try_number"]) for run in runs] == [("success", 1)] * 3
+    outcomes = [(run.state, instances(run, "draw")[0]["try_number"]) for run in runs]
+    assert outcomes == [("success", 1)] * 3, _warnings_of_unsuccessful(airflow, runs)
     assert paid == 3 * ITEMS, "each item of each run paid once"
     assert stored.largest <= AIRFLOW_VALUE_LIMIT, f"a stored value of {stored.largest} bytes"
     client = s3.client()
@@ -89,3 +90,16 @@ def test_three_batches_of_2000_short_jobs_at_once_each_finish_in_their_first_try
         f"\n3 x {ITEMS} items at once, each in try 1, in {elapsed:.0f} s; largest stored value "
         f"{stored.largest} bytes, XCom {xcom_bytes} bytes"
     )
+
+
+def _warnings_of_unsuccessful(airflow: AirflowDeployment, runs: list) -> str:
+    """The warning and error lines of every try of a run that did not succeed, for the failure text."""
+    lines = [
+        f"{run.run_id} {where}: {line['event']}"
+        for run in runs
+        if run.state != "success"
+        for where, text in task_logs(airflow.api, run).items()
+        for line in json.loads(text).get("content", ())
+        if isinstance(line, dict) and line.get("level") in ("warning", "error", "critical")
+    ]
+    return "\n".join(lines[-40:])

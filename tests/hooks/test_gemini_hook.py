@@ -302,6 +302,17 @@ def test_a_lost_batch_is_found_by_its_display_name_across_pages(gemini, emulator
     assert found.metadata["display_name"] == "wanted"
 
 
+def test_a_batch_list_longer_than_the_search_reads_is_possibly_billed_not_none_created(
+    gemini, emulator, monkeypatch
+):
+    monkeypatch.setattr(gemini_module, "_LIST_PAGE", 1)
+    monkeypatch.setattr(gemini_module, "_LIST_PAGES", 2)
+    for name in ("other-1", "other-2", "other-3"):
+        gemini.submit_bulk(items(1), name)
+    with pytest.raises(NanoBananaPossiblyBilledError, match="more than 2 batches"):
+        gemini.find_bulk("lost", sent_at=time.time() - 3600)
+
+
 def test_no_batch_of_that_name_is_none_once_the_request_cannot_be_in_flight(gemini, emulator):
     assert gemini.find_bulk("never-made", sent_at=time.time() - 3600) is None
 

@@ -68,6 +68,36 @@ def test_acedata_finds_the_task_a_submission_with_a_lost_answer_created(acedata,
     assert emulator.counters()["accepted"]["acedata"] == 2, "the search itself pays for nothing"
 
 
+def _lose_fox_then_submit_others(acedata, emulator, others: int) -> float:
+    sent_at = time.time()
+    emulator.add_fault(Fault(vendor="acedata", endpoint="images", kind="drop_after_accept"))
+    with pytest.raises(NanoBananaSubmissionUnknownError):
+        acedata.submit(FOX)
+    for number in range(others):
+        acedata.submit(ImageJobRequest(kind=JobKind.GENERATE, prompt=f"product {number}"))
+    return sent_at
+
+
+def test_a_lost_task_is_found_behind_many_newer_tasks_of_a_busy_account(acedata, emulator, monkeypatch):
+    """Newest pages come first: the lost task is on the last page, past where a capped search stopped."""
+    monkeypatch.setattr(acedata_module, "_SEARCH_PAGE", 5)
+    sent_at = _lose_fox_then_submit_others(acedata, emulator, others=60)
+
+    found = acedata.find_lost_submission(FOX, sent_at=sent_at)
+
+    assert found is not None, "found on page 13 of 13"
+    assert emulator.counters()["accepted"]["acedata"] == 61
+
+
+def test_a_search_too_big_to_read_whole_is_possibly_billed_not_none_created(acedata, emulator, monkeypatch):
+    monkeypatch.setattr(acedata_module, "_SEARCH_PAGE", 5)
+    monkeypatch.setattr(acedata_module, "_SEARCH_PAGES", 2)
+    sent_at = _lose_fox_then_submit_others(acedata, emulator, others=12)
+
+    with pytest.raises(NanoBananaPossiblyBilledError, match="more than 10 tasks were created"):
+        acedata.find_lost_submission(FOX, sent_at=sent_at)
+
+
 @pytest.fixture
 def quick_acedata(emulator, monkeypatch):
     """A hook with a 0.5 s timeout, whose lost requests stop being in flight 0.5 s after that."""

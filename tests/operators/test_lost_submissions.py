@@ -16,6 +16,7 @@ from airflow_provider_nanobanana.exceptions import (
 )
 from airflow_provider_nanobanana.ledger import consent
 from airflow_provider_nanobanana.ledger.consent import consent_variable
+from airflow_provider_nanobanana.ledger.job import JobLedger
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
 from airflow_provider_nanobanana.operators.img2img import NanoBananaImageToImageOperator
 from airflow_provider_nanobanana.task_instance import TaskInstanceKey
@@ -81,6 +82,37 @@ def test_the_consent_variable_resubmits_once_and_is_used_up(emulator, context, m
     assert summary["state"] == "succeeded"
     assert emulator.counters()["accepted"]["modelslab"] == 2
     assert name not in FakeVariable.store, "a later lost answer asks again"
+
+
+class WorkerLost(BaseException):
+    """The process dying at a chosen line: nothing after it runs, no handler catches it."""
+
+
+def test_a_worker_lost_between_taking_consent_and_the_new_intent_pays_nothing_and_asks_again(
+    emulator, context, monkeypatch
+):
+    monkeypatch.setattr(FakeVariable, "store", {})
+    monkeypatch.setattr(consent, "Variable", FakeVariable)
+    lose_the_answer(emulator, "modelslab", context)
+    name = consent_variable(TaskInstanceKey.from_context(context))
+    FakeVariable.store[name] = "resubmit"
+    remember = JobLedger.remember
+
+    def die_at_the_new_intent(ledger: JobLedger, entry: dict[str, Any]) -> None:
+        if entry["job_id"] is None:
+            raise WorkerLost
+        remember(ledger, entry)
+
+    with monkeypatch.context() as dying:
+        dying.setattr(JobLedger, "remember", die_at_the_new_intent)
+        with pytest.raises(WorkerLost):
+            generate("modelslab").execute(context)
+    assert name not in FakeVariable.store, "the consent was used up before the worker died"
+
+    with pytest.raises(NanoBananaPossiblyBilledError):
+        generate("modelslab").execute(context)
+    assert emulator.counters()["accepted"]["modelslab"] == 1, "neither later try paid"
+    assert ledger_entry(context)["job_id"] is None, "the old intent is still there: a clear asks again"
 
 
 def test_on_unknown_submission_resubmit_accepts_the_risk_and_submits_again(emulator, context):

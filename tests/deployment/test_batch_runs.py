@@ -49,7 +49,7 @@ def test_three_batches_of_2000_short_jobs_at_once_each_finish_in_their_first_try
     """Three catalogue runs side by side, so each step of each batch competes for two cores with
     the others: the load under which wake-ups were lost to the scheduler's race."""
     vendor.reset()
-    vendor.configure(processing_seconds=1.0, processing_seconds_max=3.0)
+    vendor.configure(processing_seconds=2.0, processing_seconds_max=4.0)
     started = time.monotonic()
     try:
         with LargestStoredValue(airflow) as stored:

@@ -52,8 +52,11 @@ def asset_model() -> Any:
     return AssetModel
 
 
-def alias_events(accessor: Any) -> list[tuple[str, dict[str, Any]]]:
-    """``(asset uri, extra)`` of each event recorded on an alias's outlet-event accessor."""
+def alias_events(context: Any, alias: str) -> list[tuple[str, dict[str, Any]]]:
+    """``(asset uri, extra)`` of each event a task recorded in ``context`` on the alias named ``alias``."""
+    from airflow.providers.common.compat.sdk import AssetAlias
+
+    accessor = context["outlet_events"][AssetAlias(alias)]
     if hasattr(accessor, "asset_alias_events"):
         return [(event.dest_asset_key.uri, event.extra) for event in accessor.asset_alias_events]
     return [(event["dest_dataset_uri"], event["extra"]) for event in accessor.dataset_alias_events]

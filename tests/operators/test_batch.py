@@ -341,7 +341,6 @@ def earlier_try_sent(context: dict[str, Any], operator: Any, vendor: str, sent_a
 def test_a_landed_batch_is_one_asset_event_on_its_destination_naming_the_manifest(
     emulator, nanobanana_s3, nanobanana_bucket, context
 ):
-    from airflow.providers.common.compat.sdk import AssetAlias
     from airflow_versions import alias_events
 
     from airflow_provider_nanobanana.s3.operator_mixin import DESTINATIONS_ALIAS
@@ -349,7 +348,7 @@ def test_a_landed_batch_is_one_asset_event_on_its_destination_naming_the_manifes
     operator = batch("acedata", prompts(3), s3_output={"bucket": nanobanana_bucket, "prefix": "cat/{{ ds }}"})
     manifest, _ = drive(operator, context)
 
-    ((uri, extra),) = alias_events(context["outlet_events"][AssetAlias(DESTINATIONS_ALIAS)])
+    ((uri, extra),) = alias_events(context, DESTINATIONS_ALIAS)
     assert uri == f"s3://{nanobanana_bucket}/cat"
     assert (extra["count"], extra["manifest"]) == (3, manifest["manifest"])
     assert extra["bytes"] == manifest["bytes"] > 0

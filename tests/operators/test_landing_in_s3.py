@@ -43,10 +43,6 @@ def mapped(context, map_index: int) -> dict:
     return {**context, "ti": ti, "task_state_store": FakeTaskStateStore()}
 
 
-def events_on(context, name: str) -> list[tuple[str, dict]]:
-    return alias_events(context["outlet_events"][AssetAlias(name)])
-
-
 @pytest.mark.parametrize("vendor", VENDORS)
 def test_the_transfer_lands_every_image_and_records_assets_and_lineage(
     emulator, nanobanana_s3, nanobanana_bucket, context, vendor
@@ -64,7 +60,7 @@ def test_the_transfer_lands_every_image_and_records_assets_and_lineage(
             f"nanobanana/nanobanana_dag/manual__2026-01-01T00:00:00/draw/-1/{summary['job_id']}_"
         )
     assert AssetAlias("new-images") in operator.outlets
-    events = events_on(context, "new-images")
+    events = alias_events(context, "new-images")
     assert [uri for uri, _ in events] == [item["uri"] for item in landed]
     assert events[0][1] == {
         "sha256": landed[0]["sha256"],
@@ -89,7 +85,7 @@ def test_a_landing_is_one_event_on_its_destination_asset_with_the_objects_in_its
     landed = operator.execute(context)
 
     assert AssetAlias(DESTINATIONS_ALIAS) in operator.outlets
-    ((uri, extra),) = events_on(context, DESTINATIONS_ALIAS)
+    ((uri, extra),) = alias_events(context, DESTINATIONS_ALIAS)
     assert uri == f"s3://{nanobanana_bucket}/posters", "the prefix up to its first Jinja expression"
     assert extra["count"] == 2
     assert extra["bytes"] == sum(item["size"] for item in landed)
@@ -155,8 +151,8 @@ def test_s3_output_lands_the_images_in_the_generating_task(
     head = nanobanana_s3.client().head_object(Bucket=nanobanana_bucket, Key=item["key"])
     assert head["Metadata"]["prompt-sha256"] == hashlib.sha256(PROMPT.encode()).hexdigest()
     assert AssetAlias("imgs") in operator.outlets
-    assert len(events_on(context, "imgs")) == 1
-    ((uri, extra),) = events_on(context, DESTINATIONS_ALIAS)
+    assert len(alias_events(context, "imgs")) == 1
+    ((uri, extra),) = alias_events(context, DESTINATIONS_ALIAS)
     assert (uri, extra["count"]) == (f"s3://{nanobanana_bucket}/one-task", 1)
     assert emulator.counters()["accepted"][vendor] == 1
 

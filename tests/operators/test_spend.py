@@ -9,7 +9,8 @@ import re
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import AssetAlias, TaskDeferred
+from airflow.providers.common.compat.sdk import TaskDeferred
+from airflow_versions import alias_events
 
 from airflow_provider_nanobanana.exceptions import NanoBananaBudgetError
 from airflow_provider_nanobanana.operators import batch as batch_operator
@@ -187,9 +188,3 @@ def test_gemini_cost_is_the_reported_tokens_at_the_published_rates_in_every_reco
     assert output.facets[FACET_NAME].costUsd == summary["cost_usd"]
     last = [line for line in task_log().splitlines() if "Paid" in line][-1]
     assert f"Paid ${summary['cost_usd']:.4f} for 1 image (from the usage the vendor reported)." in last
-
-
-def alias_events(context: dict[str, Any], name: str) -> list[tuple[str, dict[str, Any]]]:
-    from airflow_versions import alias_events as events
-
-    return events(context["outlet_events"][AssetAlias(name)])

@@ -272,8 +272,9 @@ def run(
                 mapped = mapped_run(airflow, vendor, min(sizes))
                 for measured in (*batches.values(), mapped):
                     measured.pop("run")
-                figures += _figures(in_flight, batches, mapped)
-                print_table(figures[-8:])
+                measured_here = _figures(in_flight, batches, mapped)
+                print_table(measured_here)
+                figures += measured_here
         shutil.rmtree(home, ignore_errors=True)
     return figures
 

@@ -18,6 +18,7 @@ class FakeTaskInstance:
         self.run_id = "manual__2026-01-01T00:00:00"
         self.map_index = -1
         self.try_number = 1
+        self.max_tries = 0  # retries, raised by each clear (Airflow sets try_number + retries)
         self.xcom: list[tuple[str, Any]] = []
         self.recorded_state: str | None = "running"
 

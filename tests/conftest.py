@@ -68,6 +68,16 @@ def prompt_lookups(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def no_minimum_deferral(monkeypatch):
+    """In-process runs (``dag.test``, a trigger run to its event) have no scheduler to race, and
+    the emulator's jobs take a fraction of a second: a deferred wait need not hold back its first
+    poll (tests of the minimum set it themselves); deployment processes keep the real one."""
+    from airflow_provider_nanobanana import polling
+
+    monkeypatch.setattr(polling, "MIN_DEFERRAL", 0.0)
+
+
+@pytest.fixture(autouse=True)
 def key_never_logged(task_log):
     """Every test fails if an emulator API key reached the logs while it ran."""
     yield

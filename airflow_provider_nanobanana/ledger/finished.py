@@ -1,27 +1,31 @@
-"""A ledger outlives the work it records until Airflow has recorded the task's success.
+"""A ledger outlives the work it records until Airflow has recorded the task's success for good.
 
 A task's work is done (jobs paid, images landed) before Airflow records the task successful:
 Airflow pushes the XCom and reports success only after ``execute`` returns. A worker lost in
 between (an OOM kill, a lost node) leaves a try that Airflow fails, and its retry must not pay
 again. So a task does not delete its ledger when its work is done: it marks the entry finished
-(which try, and what it returned), and the entry goes only once Airflow has recorded the success:
+(which try, Airflow's ``max_tries`` at the time, and what it returned). A later try that finds a
+finished entry returns the recorded result and pays nothing, unless the task was *cleared after
+that try succeeded* (a deliberate re-run, which pays again): Airflow's clear raises ``max_tries``
+to the try number plus the task's retries, which a retry never does, so a re-run is a finished
+entry whose success Airflow recorded and whose ``max_tries`` has grown since.
 
 - **Airflow 3**: the task SDK reports success to the API server and waits for it, then runs the
-  success callbacks. :func:`forget_after_recorded_success` (every paying operator's first success
-  callback) asks Airflow for the task instance's state and deletes the entry only if it reads
-  ``success``. A later try that still finds a finished entry therefore knows that success was never
-  confirmed, and returns the recorded result without paying.
+  success callbacks. :func:`settle_ledger_on_success` (every paying operator's first success
+  callback) asks Airflow for the task instance's state. If it reads ``success`` and the try ran
+  start to end in this process, the entry is deleted. If the try resumed from a deferral, the
+  entry is kept and marked ``confirmed``: Airflow's scheduler can still handle the executor's
+  stale "success" of the process that deferred and overwrite this recorded success with a retry
+  (README, "Airflow's defer-exit race"; measured: 2 of 1,000 mapped tasks paid twice when the
+  entry was deleted here). That retry finds the confirmed entry with ``max_tries`` unchanged and
+  returns the result, paying nothing. Confirmed entries expire with the task state store's
+  retention on Airflow 3.3+ (``[state_store] default_retention_days``, 30 by default, as Airflow
+  keeps task state after success for observability); on 3.0 to 3.2 they stay as Variables whose
+  description names the task instance (``Nano Banana ledger ...``) until deleted.
 - **Airflow 2.11** runs success callbacks *before* it commits the success, so there the entry
   stays, and a later try asks the task instance history how Airflow recorded the try that
-  finished: ``success`` means the task was cleared on purpose (a re-run, which pays again);
-  anything else is a retry, which returns the recorded result. Finished entries whose task
-  instance Airflow records as successful are deleted by the next Nano Banana task that starts
-  (:func:`sweep_confirmed_entries`).
-
-Entries left behind by a worker lost in the instant between Airflow recording success and the
-callback expire with the task state store's retention on Airflow 3.3 (``[state_store]
-default_retention_days``, removed by ``airflow state-store clean``); on 3.0 to 3.2 they stay as
-Variables whose description names the task instance, until deleted.
+  finished. Finished entries whose task instance Airflow records as successful are deleted by
+  the next Nano Banana task that starts (:func:`sweep_confirmed_entries`).
 """
 
 from __future__ import annotations
@@ -36,17 +40,25 @@ from airflow_provider_nanobanana.ledger.store import TaskInstanceStore
 from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
 FINISHED = "finished"
+CONFIRMED = "confirmed"
 log = logging.getLogger(__name__)
 
 
-def finish_marker(store: TaskInstanceStore, try_number: int, **outcome: Any) -> dict[str, Any]:
-    """What the try that did the work records: which try, when, for whom, and ``outcome``."""
-    return {"try": try_number, "at": time.time(), **asdict(store.task_instance), **outcome}
+def finish_marker(store: TaskInstanceStore, ti: Any, **outcome: Any) -> dict[str, Any]:
+    """What the try that did the work records: which try, Airflow's ``max_tries`` then (a clear
+    raises it), when, for whom, and ``outcome``."""
+    return {
+        "try": ti.try_number,
+        "max_tries": ti.max_tries,
+        "at": time.time(),
+        **asdict(store.task_instance),
+        **outcome,
+    }
 
 
-def mark_finished(entry: dict[str, Any], store: TaskInstanceStore, try_number: int) -> dict[str, Any]:
+def mark_finished(entry: dict[str, Any], store: TaskInstanceStore, ti: Any) -> dict[str, Any]:
     """``entry`` as the try that did the work leaves it (:func:`finish_marker` under ``finished``)."""
-    return {**entry, FINISHED: finish_marker(store, try_number)}
+    return {**entry, FINISHED: finish_marker(store, ti)}
 
 
 def finished_by(entry: dict[str, Any] | None) -> int | None:
@@ -54,17 +66,15 @@ def finished_by(entry: dict[str, Any] | None) -> int | None:
     return (entry or {}).get(FINISHED, {}).get("try")
 
 
-def recorded_as_success(store: TaskInstanceStore, try_number: int) -> bool:
-    """Whether Airflow recorded success for ``try_number`` of this task instance.
-
-    Only Airflow 2.11 can be asked from a worker (the task instance history is in its database);
-    on Airflow 3 an entry still here is itself the answer: the success callback did not confirm
-    it, so this is False.
-    """
+def is_rerun(store: TaskInstanceStore, marker: dict[str, Any], ti: Any) -> bool:
+    """Whether the try that left ``marker`` succeeded in Airflow's records and the task was
+    cleared since: this try is a re-run and pays anew. Otherwise it is a retry of work already
+    done (a worker lost before Airflow recorded the success, or a recorded success the scheduler
+    overwrote), which returns the recorded result."""
     from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 
     if AIRFLOW_V_3_0_PLUS:
-        return False
+        return bool(marker.get(CONFIRMED)) and ti.max_tries > marker.get("max_tries", ti.max_tries)
     from airflow.models.taskinstancehistory import TaskInstanceHistory
     from airflow.utils.session import create_session
 
@@ -77,24 +87,46 @@ def recorded_as_success(store: TaskInstanceStore, try_number: int) -> bool:
                 task_id=key.task_id,
                 run_id=key.run_id,
                 map_index=key.map_index,
-                try_number=try_number,
+                try_number=marker["try"],
             )
             .scalar()
         )
     return state == "success"
 
 
-def with_ledger_cleanup(kwargs: dict[str, Any]) -> None:
-    """Put :func:`forget_after_recorded_success` first among the task's success callbacks (call
-    before ``BaseOperator.__init__``; ``default_args`` have been applied to ``kwargs`` by then)."""
-    given = kwargs.get("on_success_callback")
-    others = [] if given is None else list(given) if isinstance(given, list | tuple) else [given]
-    kwargs["on_success_callback"] = [forget_after_recorded_success, *others]
+def why_recorded_result(marker: dict[str, Any]) -> str:
+    """Why a later try finds this finished entry, for the line that says it pays nothing."""
+    if marker.get(CONFIRMED):
+        return (
+            "Airflow recorded that try's success and its scheduler then turned it into a retry "
+            "(the defer-exit race, README)"
+        )
+    return "Airflow never confirmed that try's success (its worker was lost before Airflow recorded it)"
 
 
-def forget_after_recorded_success(context: Any) -> None:
-    """Success callback: delete the task's ledger once Airflow reads this task instance as
-    successful (Airflow 3 only; see the module docstring)."""
+class SettlesLedgerOnSuccess:
+    """For paying operators: puts :func:`settle_ledger_on_success` first among the success
+    callbacks, and notes whether this process resumed the task from a deferral (a success that
+    Airflow's scheduler can still overwrite)."""
+
+    resumed_from_deferral = False
+
+    @staticmethod
+    def with_ledger_settling(kwargs: dict[str, Any]) -> None:
+        """Call before ``BaseOperator.__init__`` (``default_args`` are in ``kwargs`` by then)."""
+        given = kwargs.get("on_success_callback")
+        others = [] if given is None else list(given) if isinstance(given, list | tuple) else [given]
+        kwargs["on_success_callback"] = [settle_ledger_on_success, *others]
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
+        self.resumed_from_deferral = True
+        return super().resume_execution(next_method, next_kwargs, context)  # type: ignore[misc]
+
+
+def settle_ledger_on_success(context: Any) -> None:
+    """Success callback (Airflow 3): once Airflow reads this task instance as successful, delete
+    its ledger, or keep it marked confirmed when the try resumed from a deferral (see the module
+    docstring)."""
     from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 
     if not AIRFLOW_V_3_0_PLUS:
@@ -113,7 +145,21 @@ def forget_after_recorded_success(context: Any) -> None:
             state,
         )
         return
-    context["task"].forget_ledger(TaskInstanceStore(context))
+    task, store = context["task"], TaskInstanceStore(context)
+    if task.resumed_from_deferral:
+        task.confirm_ledger(store)
+        log.info(
+            "Airflow recorded this success. The ledger is kept, marked confirmed: this try resumed "
+            "from a deferral, and Airflow's scheduler can still turn such a success into a retry, "
+            "which then returns this result and pays nothing."
+        )
+    else:
+        task.forget_ledger(store)
+
+
+def confirm(marker: dict[str, Any]) -> dict[str, Any]:
+    """``marker`` once Airflow has recorded the success of the try that left it."""
+    return {**marker, CONFIRMED: True}
 
 
 def sweep_confirmed_entries() -> int:

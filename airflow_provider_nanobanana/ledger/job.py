@@ -7,7 +7,7 @@ id knows the earlier try may have paid without hearing back (a lost answer, or a
 in flight) and looks for the job instead of submitting blindly.
 
 When the task is done with the job, the entry is marked finished with the summary the task
-returns, and stays until Airflow has recorded the task's success
+returns, and stays until Airflow has recorded the task's success for good
 (:mod:`~airflow_provider_nanobanana.ledger.finished`): a worker lost after the work but before
 Airflow recorded it leaves a retry that returns that summary, paying nothing. A vendor refusal or
 a failed job deletes the entry, so the retry submits anew.
@@ -28,7 +28,8 @@ class JobLedger:
 
     def __init__(self, context: Any) -> None:
         self.store = TaskInstanceStore(context)
-        self.try_number = context["ti"].try_number
+        self.ti = context["ti"]
+        self.try_number = self.ti.try_number
 
     @property
     def variable_key(self) -> str:
@@ -43,7 +44,7 @@ class JobLedger:
 
     def finish(self, entry: dict[str, Any], summary: dict[str, Any]) -> None:
         """The job is done and its images landed: keep what the task returns, for a retry."""
-        self.remember(mark_finished({**entry, "summary": summary}, self.store, self.try_number))
+        self.remember(mark_finished({**entry, "summary": summary}, self.store, self.ti))
 
     def forget(self) -> None:
         self.store.delete(KEY)

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_nanobanana import wording
+from airflow_provider_nanobanana import polling, wording
 from airflow_provider_nanobanana.airflow_lookups import default_deferrable
 from airflow_provider_nanobanana.jobs import JobKind
-from airflow_provider_nanobanana.ledger.finished import with_ledger_cleanup
+from airflow_provider_nanobanana.ledger.finished import SettlesLedgerOnSuccess
 from airflow_provider_nanobanana.links import NanoBananaImageLink
 from airflow_provider_nanobanana.operators.image_job import UNKNOWN_SUBMISSION_CHOICES
 from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, s3_output_outlets
@@ -52,13 +52,9 @@ WAKE_SHARE = 0.75
 # The task keeps polling in its worker while a job has ended within this many seconds: a resume
 # costs a task start (seconds of scheduling and a second or two of CPU), more than such a wait.
 STAY_IN_WORKER = 15.0
-# A deferred task is not woken sooner than this: Airflow (3.2, 3.3) fails a try whose trigger
-# fires before the scheduler has handled the worker's exit on deferring (apache/airflow#67287,
-# #71580, #72716). The worker polled just before deferring, so nothing is learnt sooner anyway.
-MIN_DEFERRAL = 15.0
 
 
-class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
+class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOperator):
     """Generate (or edit) one image job per item, bounded in flight, without paying twice.
 
     :param conn_id: a ``nanobanana_modelslab``, ``nanobanana_acedata`` or ``nanobanana_gemini``
@@ -145,7 +141,7 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         **kwargs: Any,
     ) -> None:
         prefix_template = s3_output_outlets(s3_output, kwargs)
-        with_ledger_cleanup(kwargs)
+        self.with_ledger_settling(kwargs)
         super().__init__(**kwargs)
         self.s3_prefix_template = prefix_template
         self.conn_id = conn_id
@@ -243,7 +239,7 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
 
         job_ids = run.waiting_for()
         wake_after = max(1, math.ceil(len(job_ids) * WAKE_SHARE))
-        earliest = time.time() + MIN_DEFERRAL
+        earliest = time.time() + polling.MIN_DEFERRAL
         self.log.info(
             "Deferring: the triggerer waits for %d %s jobs; the task wakes when %d are done.",
             len(job_ids),
@@ -353,23 +349,25 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         if manifest["failed"] > self.max_failed_items:
             context["ti"].xcom_push(key="manifest", value=manifest)
             raise self._failed_items_error(state, manifest)
-        # Kept until Airflow has recorded this success (see ledger/finished.py).
-        state.finished = finish_marker(state.store, context["ti"].try_number, manifest=manifest)
+        # Kept until Airflow has recorded this success for good (see ledger/finished.py).
+        state.finished = finish_marker(state.store, context["ti"], manifest=manifest)
         state.save()
         return manifest
 
     def _return_recorded(self, context: Context, run: BatchRun) -> dict[str, Any]:
-        """An earlier try finished this batch and Airflow never confirmed its success (its worker
-        was lost first): hand back its manifest, paying for nothing."""
+        """An earlier try finished this batch and this try is not a re-run (ledger/finished.py):
+        hand back its manifest, paying for nothing."""
+        from airflow_provider_nanobanana.ledger.finished import why_recorded_result
+
         finished = run.state.finished
         manifest = finished["manifest"]
         self.log.info(
-            "Try %d of this task instance finished this batch (%d items, %d succeeded) and "
-            "Airflow never confirmed that try's success (its worker was lost before Airflow "
-            "recorded it), so this try returns its manifest and pays for nothing.",
+            "Try %d of this task instance finished this batch (%d items, %d succeeded) and %s, "
+            "so this try returns its manifest and pays for nothing.",
             finished["try"],
             manifest["items"],
             manifest["succeeded"],
+            why_recorded_result(finished),
         )
         if destination := self._s3_destination():
             self._record_batch_landing(context, run.state, destination, manifest)
@@ -397,6 +395,15 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         if (state := BatchState.load(store, expected=False)) is not None:
             state.forget()
 
+    def confirm_ledger(self, store: Any) -> None:
+        """Called once Airflow has recorded the success of a resumed try (ledger/finished.py)."""
+        from airflow_provider_nanobanana.batch.state import BatchState
+        from airflow_provider_nanobanana.ledger.finished import confirm
+
+        if (state := BatchState.load(store, expected=False)) is not None and state.finished:
+            state.finished = confirm(state.finished)
+            state.save()
+
     # -- pieces ----------------------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -411,7 +418,7 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
         from airflow_provider_nanobanana.batch.items import fingerprint, item_requests
         from airflow_provider_nanobanana.batch.run import BatchRun, BatchSettings
         from airflow_provider_nanobanana.batch.state import BatchState
-        from airflow_provider_nanobanana.ledger.finished import recorded_as_success
+        from airflow_provider_nanobanana.ledger.finished import is_rerun
         from airflow_provider_nanobanana.ledger.store import TaskInstanceStore
         from airflow_provider_nanobanana.s3.landing import Landing
         from airflow_provider_nanobanana.spend.estimate import check_cap_value
@@ -430,7 +437,7 @@ class NanoBananaBatchImageOperator(LandsImagesInS3, BaseOperator):
                 self.check_bucket(destination)
             identity = fingerprint(requests, self.conn_id)
             state = BatchState.load(store, expected=starting and try_number > 1)
-            if state is not None and state.finished and recorded_as_success(store, state.finished["try"]):
+            if state is not None and state.finished and is_rerun(store, state.finished, context["ti"]):
                 self.log.info(
                     "Try %d of this task instance succeeded and the task was cleared since: this try "
                     "is a re-run and starts the batch anew.",

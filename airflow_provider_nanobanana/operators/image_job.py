@@ -33,7 +33,7 @@ from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_nanobanana.airflow_lookups import default_deferrable
 from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind, JobState
-from airflow_provider_nanobanana.ledger.finished import with_ledger_cleanup
+from airflow_provider_nanobanana.ledger.finished import SettlesLedgerOnSuccess
 from airflow_provider_nanobanana.links import NanoBananaImageLink
 from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, s3_output_outlets
 
@@ -52,7 +52,7 @@ _DEFERRAL_GRACE = 60
 UNKNOWN_SUBMISSION_CHOICES = ("fail", "resubmit")
 
 
-class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
+class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOperator):
     """Base of the generate, edit and img2img operators; subclasses only fix the job kind.
 
     :param conn_id: a ``nanobanana_modelslab`` or ``nanobanana_acedata`` connection; it decides the
@@ -155,7 +155,7 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         **kwargs: Any,
     ) -> None:
         prefix_template = s3_output_outlets(s3_output, kwargs)
-        with_ledger_cleanup(kwargs)
+        self.with_ledger_settling(kwargs)
         super().__init__(**kwargs)
         self.s3_prefix_template = prefix_template
         self.conn_id = conn_id
@@ -300,14 +300,14 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
     def _unfinished_entry(self, ledger: JobLedger) -> dict[str, Any] | None:
         """The ledger's entry, unless it records a finished try whose success Airflow recorded
         (the task was cleared after succeeding: a re-run, which submits anew)."""
-        from airflow_provider_nanobanana.ledger.finished import finished_by, recorded_as_success
+        from airflow_provider_nanobanana.ledger.finished import FINISHED, is_rerun
 
         entry = ledger.recall()
-        if (done := finished_by(entry)) is not None and recorded_as_success(ledger.store, done):
+        if entry and FINISHED in entry and is_rerun(ledger.store, entry[FINISHED], ledger.ti):
             self.log.info(
                 "Try %d of this task instance succeeded and the task was cleared since: this try is "
                 "a re-run and submits anew.",
-                done,
+                entry[FINISHED]["try"],
             )
             ledger.forget()
             return None
@@ -316,18 +316,18 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
     def _return_recorded(
         self, context: Context, entry: dict[str, Any], destination: S3Destination | None
     ) -> dict[str, Any]:
-        """An earlier try finished this job and Airflow never confirmed its success (its worker
-        was lost first): hand back what that try returned, paying for nothing."""
-        from airflow_provider_nanobanana.ledger.finished import finished_by
+        """An earlier try finished this job and this try is not a re-run (ledger/finished.py):
+        hand back what that try returned, paying for nothing."""
+        from airflow_provider_nanobanana.ledger.finished import FINISHED, why_recorded_result
 
         summary = entry["summary"]
         self.log.info(
-            "Try %d of this task instance finished %s job %s and Airflow never confirmed that "
-            "try's success (its worker was lost before Airflow recorded it), so this try returns "
-            "its result and pays for nothing.",
-            finished_by(entry),
+            "Try %d of this task instance finished %s job %s and %s, so this try returns its "
+            "result and pays for nothing.",
+            entry[FINISHED]["try"],
             summary["vendor"],
             summary["job_id"],
+            why_recorded_result(entry[FINISHED]),
         )
         context["ti"].xcom_push(key="job_id", value=summary["job_id"])
         if destination is not None and summary.get("s3"):
@@ -341,6 +341,14 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         from airflow_provider_nanobanana.ledger.job import KEY
 
         store.delete(KEY)
+
+    def confirm_ledger(self, store: TaskInstanceStore) -> None:
+        """Called once Airflow has recorded the success of a resumed try (ledger/finished.py)."""
+        from airflow_provider_nanobanana.ledger.finished import FINISHED, confirm
+        from airflow_provider_nanobanana.ledger.job import KEY
+
+        if (entry := store.get(KEY)) and FINISHED in entry:
+            store.set(KEY, {**entry, FINISHED: confirm(entry[FINISHED])})
 
     def _reattach(
         self,
@@ -458,7 +466,10 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
         return entry, found
 
     def _defer(self, hook: NanoBananaBaseHook, result: ImageJobResult, entry: dict[str, Any]) -> None:
-        from airflow_provider_nanobanana.polling import delay_for_eta
+        """Hand the wait to the triggerer; its first poll comes no sooner than
+        :data:`~airflow_provider_nanobanana.polling.MIN_DEFERRAL` (a trigger that fires right after
+        the task deferred meets Airflow's defer-exit race, which can make the task pay twice)."""
+        from airflow_provider_nanobanana import polling
         from airflow_provider_nanobanana.triggers.image_job import NanoBananaJobTrigger
 
         end_time = entry["submitted_at"] + self.timeout
@@ -477,7 +488,8 @@ class NanoBananaImageJobOperator(LandsImagesInS3, BaseOperator):
                 job_ids=[result.job_id],
                 end_time=end_time,
                 poll_interval=self.poll_interval,
-                first_poll_at=time.time() + delay_for_eta(eta) if eta else None,
+                first_poll_at=time.time()
+                + max(polling.MIN_DEFERRAL, polling.delay_for_eta(eta) if eta else 0.0),
             ),
             method_name="execute_complete",
             kwargs={"entry": entry},

@@ -381,3 +381,33 @@ def test_a_task_runner_killed_after_the_work_but_before_airflow_records_it_pays_
     assert xcom(airflow.api, run, "batch")["succeeded"] == 20
     assert finished_ledgers(airflow, run) == set(), "once Airflow recorded the success, the ledgers went"
     assert_no_secret_anywhere(airflow, [run])
+
+
+def test_a_resumed_success_the_scheduler_overwrites_with_a_retry_pays_nothing_again(
+    airflow: AirflowDeployment, vendor: Emulator, s3: LocalS3
+):
+    """Airflow's defer-exit race, measured by the bench (2 of 1,000 mapped tasks paid twice): the
+    resumed try's success is recorded, then overwritten with a retry. The retry must find the
+    ledger and return the result."""
+    vendor.reset()
+    run = trigger(airflow.api, "nanobanana_success_overwritten")
+
+    wait_for(airflow.api, [run], timeout=400)
+
+    assert run.state == "success", [
+        (ti["task_id"], ti["state"], ti["try_number"]) for ti in run.task_instances
+    ]
+    tries = {ti["task_id"]: ti["try_number"] for ti in run.task_instances}
+    assert (tries["generate"], tries["batch"]) == (2, 2)
+    assert vendor.counters()["accepted"]["acedata"] == 4, "1 + 3 paid, none twice"
+    logs = task_logs(airflow.api, run)
+    for task_id in ("generate", "batch"):
+        # Only a ledger that try 1 kept marked confirmed says this (try 1's own log is not
+        # served: the overwrite bypasses the scheduler, which would record that try's history).
+        assert "its scheduler then turned it into a retry" in logs[(task_id, -1, 2)]
+    listed = s3.client().list_objects_v2(Bucket="nanobanana-images", Prefix="success-overwritten/")[
+        "Contents"
+    ]
+    assert len([obj for obj in listed if obj["Key"].endswith(".png")]) == 4, "one object per paid image"
+    assert finished_ledgers(airflow, run) == set(), "the retry's recorded success let the ledgers go"
+    assert_no_secret_anywhere(airflow, [run])

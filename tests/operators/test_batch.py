@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
 
+from airflow_provider_nanobanana import polling
 from airflow_provider_nanobanana.batch.state import HEAD, BatchState
 from airflow_provider_nanobanana.emulator import Fault
 from airflow_provider_nanobanana.exceptions import (
@@ -32,12 +33,6 @@ from .conftest import CONN_IDS, airflow_records_success
 from .support import VENDORS, run_trigger
 
 SUBMIT_ENDPOINT = {"modelslab": "text2img", "acedata": "images"}
-
-
-@pytest.fixture(autouse=True)
-def no_minimum_deferral(monkeypatch):
-    """The emulator's jobs take 0.2 s: a deferred wait need not hold back its first poll here."""
-    monkeypatch.setattr(batch_operator, "MIN_DEFERRAL", 0.0)
 
 
 @pytest.fixture
@@ -118,7 +113,7 @@ def test_a_batch_defers_only_after_a_quiet_spell_and_its_trigger_waits_out_the_m
     emulator, context, monkeypatch
 ):
     monkeypatch.setattr(batch_operator, "STAY_IN_WORKER", 0.3)
-    monkeypatch.setattr(batch_operator, "MIN_DEFERRAL", 15.0)
+    monkeypatch.setattr(polling, "MIN_DEFERRAL", 15.0)
     emulator.configure(processing_seconds=3)
     with pytest.raises(TaskDeferred) as deferred:
         batch("acedata", prompts(2), poll_interval=0.1).execute(context)

@@ -68,6 +68,38 @@ def test_success_event_becomes_the_summary_kept_until_airflow_records_the_succes
     assert ledger_entry(context) is None
 
 
+def test_a_resumed_success_the_scheduler_turns_into_a_retry_pays_nothing_and_a_clear_pays_anew(
+    emulator, context
+):
+    """Airflow's defer-exit race: the scheduler handles the stale "success" of the process that
+    deferred after the resumed try's success was recorded, and overwrites it with a retry."""
+    operator = generate("acedata")
+    context["ti"].max_tries = 2
+    deferred = defer(operator, context)
+    (event,) = run_trigger(deferred.trigger)
+    summary = operator.resume_execution("execute_complete", {"event": event, **deferred.kwargs}, context)
+    airflow_records_success(operator, context)
+    assert ledger_entry(context)["finished"]["confirmed"], "a resumed try's success is kept, confirmed"
+
+    context["ti"].try_number = 2  # the retry the scheduler made of it: max_tries unchanged
+    assert generate("acedata").execute(context) == summary
+    assert emulator.counters()["accepted"]["acedata"] == 1, "the retry paid nothing"
+
+    context["ti"].try_number, context["ti"].max_tries = 3, 2 + 2  # cleared after that success
+    defer(generate("acedata"), context)
+    assert emulator.counters()["accepted"]["acedata"] == 2, "a cleared successful task is a re-run"
+
+
+def test_the_trigger_of_a_fresh_job_waits_out_the_minimum_deferral(emulator, context, monkeypatch):
+    from airflow_provider_nanobanana import polling
+
+    monkeypatch.setattr(polling, "MIN_DEFERRAL", 15.0)
+    deferred = defer(generate("acedata"), context)
+    assert deferred.trigger.first_poll_at >= time.time() + 14, (
+        "the trigger cannot fire before the scheduler saw the deferral"
+    )
+
+
 def test_success_event_resumes_with_the_ledger_entry_when_kwargs_are_missing(emulator, context):
     operator = generate("acedata")
     deferred = defer(operator, context)

@@ -8,7 +8,7 @@ import json
 from airflow.models.variable import Variable as VariableModel
 from airflow_fakes import FakeTaskInstance, FakeVariable
 
-from airflow_provider_nanobanana.ledger.finished import FINISHED, finished_by, forget_after_recorded_success
+from airflow_provider_nanobanana.ledger.finished import FINISHED, finished_by, settle_ledger_on_success
 from airflow_provider_nanobanana.ledger.job import KEY, JobLedger
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
 
@@ -104,10 +104,16 @@ def test_the_success_callback_deletes_the_entry_only_once_airflow_reads_the_task
     assert JobLedger(context).recall() is None
 
 
+def test_a_finished_entry_records_max_tries_so_a_clear_tells_a_rerun_from_a_retry(context):
+    context["ti"].max_tries = 3
+    JobLedger(context).finish(ENTRY, {"job_id": "task-1"})
+    assert JobLedger(context).recall()[FINISHED]["max_tries"] == 3
+
+
 def test_the_cleanup_runs_before_the_dags_own_success_callbacks(context):
     seen = []
     operator = NanoBananaGenerateImageOperator(
         task_id="draw", conn_id="c", prompt="a banana", on_success_callback=seen.append
     )
-    assert operator.on_success_callback[0] is forget_after_recorded_success
+    assert operator.on_success_callback[0] is settle_ledger_on_success
     assert len(operator.on_success_callback) == 2, "the DAG's callback is kept"

@@ -13,7 +13,6 @@ from airflow.providers.common.compat.sdk import TaskDeferred
 from airflow_versions import alias_events
 
 from airflow_provider_nanobanana.exceptions import NanoBananaBudgetError
-from airflow_provider_nanobanana.operators import batch as batch_operator
 from airflow_provider_nanobanana.operators.batch import NanoBananaBatchImageOperator
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
 from airflow_provider_nanobanana.s3.operator_mixin import DESTINATIONS_ALIAS
@@ -31,7 +30,6 @@ def priced(emulator, monkeypatch):
     """An AceData connection whose ``prices`` extra says what the account pays per image."""
     connection = emulator.connection_json("acedata", prices=json.dumps({"nano-banana": PRICE}))
     monkeypatch.setenv(f"AIRFLOW_CONN_{PRICED_ACEDATA.upper()}", connection)
-    monkeypatch.setattr(batch_operator, "MIN_DEFERRAL", 0.0)
     return emulator
 
 

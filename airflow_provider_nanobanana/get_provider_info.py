@@ -72,4 +72,21 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "extra-links": ["airflow_provider_nanobanana.links.NanoBananaImageLink"],
         "connection-types": [form.provider_info_entry() for form in FORMS],
+        "config": {
+            "nanobanana": {
+                "description": "Settings of the Nano Banana provider.",
+                "options": {
+                    "min_deferral_seconds": {
+                        "description": "Seconds after a task defers before its trigger first polls. "
+                        "A trigger that fires before the scheduler has handled the exit of the "
+                        "process that deferred meets Airflow's defer-exit race, which fails the try "
+                        "(apache/airflow issue 67287). dag.test() has no scheduler: 0 is safe there.",
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "0",
+                        "default": "15",
+                    }
+                },
+            }
+        },
     }

@@ -38,11 +38,22 @@ OUTAGE_DELAY_CEILING = 60.0
 PROGRESS_SHARE = 0.2
 PROGRESS_FLOOR = 30.0
 PROGRESS_CEILING = 300.0
-# A deferred task is not woken sooner than this after it defers: Airflow (3.2, 3.3) fails a try
-# whose trigger fires before the scheduler has handled the executor's "success" of the process
-# that deferred, and can even overwrite the resumed try's recorded success with a retry
-# (apache/airflow#67287, #71580, #72716; README, "Airflow's defer-exit race").
+# The default of ``[nanobanana] min_deferral_seconds`` (see :func:`min_deferral`).
 MIN_DEFERRAL = 15.0
+
+
+def min_deferral() -> float:
+    """Seconds after a deferral before its trigger's first poll: ``[nanobanana]
+    min_deferral_seconds``, 15 by default.
+
+    Airflow (3.2, 3.3) fails a try whose trigger fires before the scheduler has handled the
+    executor's "success" of the process that deferred, and can even overwrite the resumed try's
+    recorded success with a retry (apache/airflow#67287, #71580, #72716; README, "Airflow's
+    defer-exit race"). ``dag.test()`` has no scheduler to race: 0 is safe there.
+    """
+    from airflow.providers.common.compat.sdk import conf
+
+    return conf.getfloat("nanobanana", "min_deferral_seconds", fallback=MIN_DEFERRAL)
 
 
 def delay_for_eta(eta_seconds: float) -> float:

@@ -160,6 +160,7 @@ def pipeline_checks() -> None:
 
 def run_dag(dag_id: str, *, deferrable: bool, succeeds: bool = True, **test_kwargs):
     os.environ["AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE"] = str(deferrable)
+    os.environ["AIRFLOW__NANOBANANA__MIN_DEFERRAL_SECONDS"] = "0"  # dag.test() has no scheduler to race
     bag = dag_bag()
     assert not bag.import_errors, bag.import_errors
     dag = bag.get_dag(dag_id)

@@ -65,6 +65,7 @@ def prepare_airflow_home() -> Path:
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
+            "AIRFLOW__NANOBANANA__MIN_DEFERRAL_SECONDS": "0",  # dag.test() has no scheduler to race
         }
     )
     return home

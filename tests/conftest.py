@@ -72,9 +72,7 @@ def no_minimum_deferral(monkeypatch):
     """In-process runs (``dag.test``, a trigger run to its event) have no scheduler to race, and
     the emulator's jobs take a fraction of a second: a deferred wait need not hold back its first
     poll (tests of the minimum set it themselves); deployment processes keep the real one."""
-    from airflow_provider_nanobanana import polling
-
-    monkeypatch.setattr(polling, "MIN_DEFERRAL", 0.0)
+    monkeypatch.setenv("AIRFLOW__NANOBANANA__MIN_DEFERRAL_SECONDS", "0")
 
 
 @pytest.fixture(autouse=True)

@@ -239,7 +239,7 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, Base
 
         job_ids = run.waiting_for()
         wake_after = max(1, math.ceil(len(job_ids) * WAKE_SHARE))
-        earliest = time.time() + polling.MIN_DEFERRAL
+        earliest = time.time() + polling.min_deferral()
         self.log.info(
             "Deferring: the triggerer waits for %d %s jobs; the task wakes when %d are done.",
             len(job_ids),

@@ -467,7 +467,7 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
 
     def _defer(self, hook: NanoBananaBaseHook, result: ImageJobResult, entry: dict[str, Any]) -> None:
         """Hand the wait to the triggerer; its first poll comes no sooner than
-        :data:`~airflow_provider_nanobanana.polling.MIN_DEFERRAL` (a trigger that fires right after
+        :func:`~airflow_provider_nanobanana.polling.min_deferral` (a trigger that fires right after
         the task deferred meets Airflow's defer-exit race, which can make the task pay twice)."""
         from airflow_provider_nanobanana import polling
         from airflow_provider_nanobanana.triggers.image_job import NanoBananaJobTrigger
@@ -489,7 +489,7 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
                 end_time=end_time,
                 poll_interval=self.poll_interval,
                 first_poll_at=time.time()
-                + max(polling.MIN_DEFERRAL, polling.delay_for_eta(eta) if eta else 0.0),
+                + max(polling.min_deferral(), polling.delay_for_eta(eta) if eta else 0.0),
             ),
             method_name="execute_complete",
             kwargs={"entry": entry},

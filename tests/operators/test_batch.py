@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
 
-from airflow_provider_nanobanana import polling
 from airflow_provider_nanobanana.batch.state import HEAD, BatchState
 from airflow_provider_nanobanana.emulator import Fault
 from airflow_provider_nanobanana.exceptions import (
@@ -113,7 +112,7 @@ def test_a_batch_defers_only_after_a_quiet_spell_and_its_trigger_waits_out_the_m
     emulator, context, monkeypatch
 ):
     monkeypatch.setattr(batch_operator, "STAY_IN_WORKER", 0.3)
-    monkeypatch.setattr(polling, "MIN_DEFERRAL", 15.0)
+    monkeypatch.setenv("AIRFLOW__NANOBANANA__MIN_DEFERRAL_SECONDS", "15")
     emulator.configure(processing_seconds=3)
     with pytest.raises(TaskDeferred) as deferred:
         batch("acedata", prompts(2), poll_interval=0.1).execute(context)

@@ -91,9 +91,7 @@ def test_a_resumed_success_the_scheduler_turns_into_a_retry_pays_nothing_and_a_c
 
 
 def test_the_trigger_of_a_fresh_job_waits_out_the_minimum_deferral(emulator, context, monkeypatch):
-    from airflow_provider_nanobanana import polling
-
-    monkeypatch.setattr(polling, "MIN_DEFERRAL", 15.0)
+    monkeypatch.setenv("AIRFLOW__NANOBANANA__MIN_DEFERRAL_SECONDS", "15")
     deferred = defer(generate("acedata"), context)
     assert deferred.trigger.first_poll_at >= time.time() + 14, (
         "the trigger cannot fire before the scheduler saw the deferral"

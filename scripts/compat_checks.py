@@ -241,11 +241,14 @@ def retry_after_the_work_pays_nothing(emulator) -> None:
     dag_id = "nanobanana_test_retry_acedata"
     with closing(sqlite3.connect(HOME / "airflow.db")) as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        # This run's only: a resumed try's recorded success (the deferrable runs of this DAG
+        # above) keeps its ledger, marked confirmed, until the state store's retention.
         query = "SELECT count(*) FROM variable WHERE description LIKE ?"
-        left = db.execute(query, (f"Nano Banana ledger % of {dag_id} /%",)).fetchone()[0]
+        described = f"Nano Banana ledger % of {dag_id} / % / {dag_run.run_id} /%"
+        left = db.execute(query, (described,)).fetchone()[0]
         if "task_state_store" in tables:
-            query = "SELECT count(*) FROM task_state_store WHERE dag_id = ?"
-            left += db.execute(query, (dag_id,)).fetchone()[0]
+            query = "SELECT count(*) FROM task_state_store WHERE dag_id = ? AND run_id = ?"
+            left += db.execute(query, (dag_id, dag_run.run_id)).fetchone()[0]
     assert left == 0, f"{left} ledger values left after Airflow recorded the success"
 
 

@@ -141,9 +141,14 @@ def settle_ledger_on_success(context: Any) -> None:
     if state != "success":
         log.warning(
             "Airflow reads this task instance as %s, not success: its ledger is kept, so a retry "
-            "returns this try's result instead of paying again.",
+            "or a clear returns this try's result instead of paying again.",
             state,
         )
+        if state == "failed":
+            log.warning(
+                "Airflow failed the task while recording its success (see the API server log; "
+                'README, "Airflow\'s new-asset race").\nClear the task: it pays nothing.'
+            )
         return
     task, store = context["task"], TaskInstanceStore(context)
     if task.resumed_from_deferral:

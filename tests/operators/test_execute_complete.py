@@ -90,6 +90,23 @@ def test_a_resumed_success_the_scheduler_turns_into_a_retry_pays_nothing_and_a_c
     assert emulator.counters()["accepted"]["acedata"] == 2, "a cleared successful task is a re-run"
 
 
+def test_a_success_airflow_records_as_failed_is_returned_by_the_clear_that_follows(emulator, context, caplog):
+    """Airflow 3's API server fails a task whose success it cannot record (two tasks registering
+    the same new asset at once): the work is done, so clearing the task must not pay again."""
+    operator = generate("acedata")
+    deferred = defer(operator, context)
+    (event,) = run_trigger(deferred.trigger)
+    summary = operator.resume_execution("execute_complete", {"event": event, **deferred.kwargs}, context)
+    context["ti"].recorded_state = "failed"
+    for callback in operator.on_success_callback:
+        callback({**context, "task": operator})
+    assert "Clear the task: it pays nothing." in caplog.text
+
+    context["ti"].try_number, context["ti"].max_tries = 2, 1  # the clear
+    assert generate("acedata").execute(context) == summary
+    assert emulator.counters()["accepted"]["acedata"] == 1, "the clear paid nothing"
+
+
 def test_the_trigger_of_a_fresh_job_waits_out_the_minimum_deferral(emulator, context, monkeypatch):
     monkeypatch.setenv("AIRFLOW__NANOBANANA__MIN_DEFERRAL_SECONDS", "15")
     deferred = defer(generate("acedata"), context)

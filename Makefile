@@ -15,10 +15,13 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
+# The tiers without a deployment spread over every core; the deployments run one after another,
+# alone on the machine, as their fault timing needs.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto -m "not deployment and not scale"
+	$(BIN)/python -m pytest -q -m "deployment or scale"
 
 # The scale tier at full size (make test runs it with 40 prompts): a CeleryExecutor cluster on
 # PostgreSQL and Redis, 200 prompts in the load run, 50 waits deferred when a triggerer is killed.

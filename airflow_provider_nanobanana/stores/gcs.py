@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from airflow_provider_nanobanana.stores.pending import PendingBytes
+
 GCS_ENDPOINT = "https://storage.googleapis.com"
 CHUNK_UNIT = 256 * 1024  # every chunk but the last is a multiple of this
 DEFAULT_CHUNK_BYTES = 32 * CHUNK_UNIT  # 8 MiB, as S3's parts
@@ -53,28 +55,26 @@ class GcsObjectUpload:
         self.content_type, self.metadata = content_type, dict(metadata)
         self.endpoint, self.chunk_bytes = endpoint.rstrip("/"), chunk_bytes
         self._session_uri: str | None = None
-        self._pieces: list[bytes] = []
-        self._buffered = 0
+        self._pending = PendingBytes()
         self._sent = 0
 
     def write(self, data: bytes) -> None:
-        self._pieces.append(data)
-        self._buffered += len(data)
+        self._pending.add(data)
         # Strictly more than a chunk: at least one byte is left for the chunk that finalises.
-        while self._buffered > self.chunk_bytes:
-            self._send(self._take(self.chunk_bytes), total=None)
+        while self._pending.size > self.chunk_bytes:
+            self._send(self._pending.take(self.chunk_bytes), total=None)
 
     def complete(self, metadata_if_single: Mapping[str, str]) -> None:
         """Send the held-back last chunk, which makes the object exist. Metadata went with the
         session's start, before the body's sha256 was known, unless the body is one chunk."""
         if self._session_uri is None:
             self.metadata.update(metadata_if_single)
-        last = self._take(self._buffered)
+        last = self._pending.take(self._pending.size)
         self._send(last, total=self._sent + len(last))
 
     def abort(self) -> None:
         """Cancel the session: GCS then discards what it received."""
-        self._pieces.clear()
+        self._pending.clear()
         if self._session_uri is not None:
             self.session.delete(self._session_uri)
             self._session_uri = None
@@ -105,12 +105,6 @@ class GcsObjectUpload:
         if answer.status_code not in expected:
             raise GcsUploadError(self._refusal("sending", answer), answer.status_code)
         self._sent += len(chunk)
-
-    def _take(self, size: int) -> bytes:
-        joined = b"".join(self._pieces)
-        self._pieces = [joined[size:]] if len(joined) > size else []
-        self._buffered = max(len(joined) - size, 0)
-        return joined[:size]
 
     def _refusal(self, step: str, answer: Any) -> str:
         return (

@@ -1,16 +1,22 @@
 """Each store's upload shows an object only when the whole body is in, over the store's real API:
-a GCS emulator over HTTP (resumable sessions) and the local file system."""
+a GCS emulator (gcp-storage-emulator, resumable sessions), Azurite (the Azure Storage emulator,
+from the npm registry; block lists) and the local file system."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from airflow_provider_nanobanana.stores.azure import AzureBlobUpload
 from airflow_provider_nanobanana.stores.gcs import CHUNK_UNIT, GcsObjectUpload
 from airflow_provider_nanobanana.stores.local import LocalFileUpload
 
@@ -123,3 +129,95 @@ def test_an_aborted_local_write_leaves_nothing(tmp_path: Path):
     upload.abort()
 
     assert list(tmp_path.iterdir()) == []
+
+
+AZURITE_ACCOUNT = "devstoreaccount1"
+# Azurite's documented well-known development key, not a secret.
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def _azurite_blob_command(cache: Path) -> Path:
+    """``azurite-blob`` from the npm registry, installed once into ``cache``."""
+    command = cache / "node_modules" / ".bin" / "azurite-blob"
+    if not command.exists():
+        if shutil.which("npm") is None:
+            pytest.skip("npm is needed to install Azurite")
+        subprocess.run(
+            ["npm", "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--silent", "azurite@3"],
+            check=True,
+        )
+    return command
+
+
+@pytest.fixture(scope="module")
+def azure_container(tmp_path_factory) -> Iterator[Any]:
+    from azure.storage.blob import BlobServiceClient
+
+    cache = Path(os.environ.get("NANOBANANA_NODE_CACHE", Path.home() / ".cache" / "nanobanana-node"))
+    port = _free_port()
+    data = tmp_path_factory.mktemp("azurite")
+    server = subprocess.Popen(
+        [
+            str(_azurite_blob_command(cache)),
+            "--silent",
+            "--location",
+            str(data),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--skipApiVersionCheck",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port)
+        service = BlobServiceClient.from_connection_string(
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
+        )
+        container = service.get_container_client(BUCKET)
+        container.create_container()
+        yield container
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
+
+
+def test_an_azure_blob_appears_only_when_its_block_list_is_committed(azure_container):
+    body = os.urandom(3 * 1024 * 1024 + 5)
+    blob = azure_container.get_blob_client("poster/0.png")
+    upload = AzureBlobUpload(
+        blob, content_type="image/png", metadata={"vendor": "acedata"}, block_bytes=1024 * 1024
+    )
+
+    for start in range(0, len(body), 300_000):
+        upload.write(body[start : start + 300_000])
+    assert not blob.exists(), "three blocks are staged, the blob is not"
+    upload.complete({"sha256": hashlib.sha256(body).hexdigest()})
+
+    properties = blob.get_blob_properties()
+    assert blob.download_blob().readall() == body
+    assert properties.content_settings.content_type == "image/png"
+    assert properties.metadata == {"vendor": "acedata", "sha256": hashlib.sha256(body).hexdigest()}
+
+
+def test_an_aborted_azure_upload_leaves_no_blob(azure_container):
+    blob = azure_container.get_blob_client("cut.png")
+    upload = AzureBlobUpload(blob, content_type="image/png", metadata={}, block_bytes=1024 * 1024)
+    upload.write(os.urandom(2 * 1024 * 1024 + 1))
+
+    upload.abort()
+
+    assert not blob.exists()

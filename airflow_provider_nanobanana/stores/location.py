@@ -94,10 +94,9 @@ def parse_location(field: str, uri: str) -> Location:
             "a container of 3-63 lowercase letters, digits and single hyphens",
         )
         return Location(store, container, prefix, f"{account}.{_AZURE_HOSTS[store.scheme]}")
-    rule = _S3_BUCKET if store.scheme == "s3" else _GCS_BUCKET
-    _check_name(
-        field, uri, parts.netloc, rule, f"a {store.label} bucket name (lowercase letters, digits, '.', '-')"
-    )
+    rule, characters = (_S3_BUCKET, "'.', '-'") if store.scheme == "s3" else (_GCS_BUCKET, "'.', '-', '_'")
+    allowed = f"a {store.label} bucket name: 3 or more lowercase letters, digits, {characters}"
+    _check_name(field, uri, parts.netloc, rule, allowed)
     return Location(store, parts.netloc, prefix)
 
 

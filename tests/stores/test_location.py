@@ -69,6 +69,6 @@ def test_a_wrong_uri_is_refused_naming_the_field_and_what_is_allowed(uri, allowe
 
 
 def test_stores_outside_this_package_name_the_extra_that_brings_them():
-    assert parse_location("output", "gs://b/x").store.extra == "gcs"
-    assert parse_location("output", "wasb://c@acct01/x").store.extra == "azure"
-    assert parse_location("output", "s3://b/x").store.extra is None
+    assert parse_location("output", "gs://bkt/x").store.extra == "gcs"
+    assert parse_location("output", "wasb://cont@acct01/x").store.extra == "azure"
+    assert parse_location("output", "s3://bkt/x").store.extra is None

@@ -35,7 +35,7 @@ def _postgres_bindir() -> Path | None:
     return versions[-1].parent if versions else None
 
 
-def _wait_for_port(port: int, timeout: float, what: str, log: Path) -> None:
+def wait_for_port(port: int, timeout: float, what: str, log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as probe:
@@ -164,7 +164,7 @@ class RedisServer(ThrowawayServer):
         command += ["--appendonly", "no", "--dir", str(self.root), "--logfile", str(self.log)]
         self._process = subprocess.Popen(command, start_new_session=True)
         reap_with_pytest(self.session_id)
-        _wait_for_port(self.port, 30, "redis-server", self.log)
+        wait_for_port(self.port, 30, "redis-server", self.log)
 
     @property
     def session_id(self) -> int:

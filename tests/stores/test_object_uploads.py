@@ -9,12 +9,12 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from deployment.services import wait_for_port
 
 from airflow_provider_nanobanana.stores.azure import AzureBlobUpload
 from airflow_provider_nanobanana.stores.gcs import CHUNK_UNIT, GcsObjectUpload
@@ -156,6 +156,7 @@ def azure_container(tmp_path_factory) -> Iterator[Any]:
     cache = Path(os.environ.get("NANOBANANA_NODE_CACHE", Path.home() / ".cache" / "nanobanana-node"))
     port = _free_port()
     data = tmp_path_factory.mktemp("azurite")
+    log = data / "azurite.log"
     server = subprocess.Popen(
         [
             str(_azurite_blob_command(cache)),
@@ -168,11 +169,11 @@ def azure_container(tmp_path_factory) -> Iterator[Any]:
             str(port),
             "--skipApiVersionCheck",
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     try:
-        _wait_for_port(port)
+        wait_for_port(port, 30, "Azurite", log)
         service = BlobServiceClient.from_connection_string(
             f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
             f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
@@ -183,16 +184,6 @@ def azure_container(tmp_path_factory) -> Iterator[Any]:
     finally:
         server.terminate()
         server.wait(timeout=10)
-
-
-def _wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
 
 
 def test_an_azure_blob_appears_only_when_its_block_list_is_committed(azure_container):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from airflow_provider_nanobanana.exceptions import NanoBananaInvalidRequestError
 from airflow_provider_nanobanana.stores.location import parse_location
+from airflow_provider_nanobanana.stores.providers import provider_hooks
 
 
 @pytest.mark.parametrize(
@@ -72,3 +75,24 @@ def test_stores_outside_this_package_name_the_extra_that_brings_them():
     assert parse_location("output", "gs://bkt/x").store.extra == "gcs"
     assert parse_location("output", "wasb://cont@acct01/x").store.extra == "azure"
     assert parse_location("output", "s3://bkt/x").store.extra is None
+
+
+@pytest.mark.parametrize(
+    ("uri", "hooks_module", "extra"),
+    [
+        ("gs://bkt/x", "airflow.providers.google.cloud.hooks.gcs", "gcs"),
+        ("wasb://cont@acct01/x", "airflow.providers.microsoft.azure.hooks.wasb", "azure"),
+    ],
+)
+def test_a_store_whose_provider_is_missing_is_refused_naming_the_extra(monkeypatch, uri, hooks_module, extra):
+    monkeypatch.setitem(sys.modules, hooks_module, None)  # what an uninstalled module imports as
+
+    with pytest.raises(NanoBananaInvalidRequestError) as error:
+        provider_hooks("output", parse_location("output", uri))
+
+    assert f"pip install 'airflow-provider-nanobanana[{extra}]'" in str(error.value)
+
+
+def test_s3_and_local_files_need_no_other_provider():
+    assert provider_hooks("output", parse_location("output", "s3://bkt/x")) is None
+    assert provider_hooks("output", parse_location("output", "file:///srv/images")) is None

@@ -64,3 +64,14 @@ class AzureBlobUpload:
         block_id = base64.b64encode(f"nanobanana-{len(self._block_ids):08d}".encode()).decode()
         self.blob.stage_block(block_id, block, length=len(block))
         self._block_ids.append(block_id)
+
+
+def azure_blob_upload(
+    wasb_conn_id: str, container: str, key: str, *, content_type: str, metadata: Mapping[str, str]
+) -> AzureBlobUpload:
+    """An upload through Airflow's ``WasbHook`` for ``wasb_conn_id`` (shared key, SAS, service
+    principal, managed identity or a connection string)."""
+    from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
+
+    blob = WasbHook(wasb_conn_id=wasb_conn_id).get_conn().get_blob_client(container, key)
+    return AzureBlobUpload(blob, content_type=content_type, metadata=metadata)

@@ -111,3 +111,23 @@ class GcsObjectUpload:
             f"GCS answered {answer.status_code} {step} the upload of gs://{self.bucket}/{self.key}: "
             f"{answer.text[:300]}"
         )
+
+
+def gcs_object_upload(
+    gcp_conn_id: str, bucket: str, key: str, *, content_type: str, metadata: Mapping[str, str]
+) -> GcsObjectUpload:
+    """An upload authorised as Airflow's ``GCSHook`` is for ``gcp_conn_id`` (key file, workload
+    identity or ``is_anonymous``), to the endpoint its client uses (``STORAGE_EMULATOR_HOST``
+    included)."""
+    from airflow.providers.google.cloud.hooks.gcs import GCSHook
+    from google.auth.transport.requests import AuthorizedSession
+
+    hook = GCSHook(gcp_conn_id=gcp_conn_id)
+    return GcsObjectUpload(
+        AuthorizedSession(hook.get_credentials()),
+        bucket,
+        key,
+        content_type=content_type,
+        metadata=metadata,
+        endpoint=hook.get_conn().api_endpoint,
+    )

@@ -5,6 +5,7 @@ from the npm registry; block lists) and the local file system."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -16,8 +17,8 @@ from typing import Any
 import pytest
 from deployment.services import wait_for_port
 
-from airflow_provider_nanobanana.stores.azure import AzureBlobUpload
-from airflow_provider_nanobanana.stores.gcs import CHUNK_UNIT, GcsObjectUpload
+from airflow_provider_nanobanana.stores.azure import AzureBlobUpload, azure_blob_upload
+from airflow_provider_nanobanana.stores.gcs import CHUNK_UNIT, GcsObjectUpload, gcs_object_upload
 from airflow_provider_nanobanana.stores.local import LocalFileUpload
 
 BUCKET = "images"
@@ -150,8 +151,8 @@ def _azurite_blob_command(cache: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def azure_container(tmp_path_factory) -> Iterator[Any]:
-    from azure.storage.blob import BlobServiceClient
+def azurite(tmp_path_factory) -> Iterator[str]:
+    """Azurite's blob service; yields its connection string."""
 
     cache = Path(os.environ.get("NANOBANANA_NODE_CACHE", Path.home() / ".cache" / "nanobanana-node"))
     port = _free_port()
@@ -174,16 +175,22 @@ def azure_container(tmp_path_factory) -> Iterator[Any]:
     )
     try:
         wait_for_port(port, 30, "Azurite", log)
-        service = BlobServiceClient.from_connection_string(
+        yield (
             f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
             f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
         )
-        container = service.get_container_client(BUCKET)
-        container.create_container()
-        yield container
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def azure_container(azurite: str) -> Any:
+    from azure.storage.blob import BlobServiceClient
+
+    container = BlobServiceClient.from_connection_string(azurite).get_container_client(BUCKET)
+    container.create_container()
+    return container
 
 
 def test_an_azure_blob_appears_only_when_its_block_list_is_committed(azure_container):
@@ -212,3 +219,38 @@ def test_an_aborted_azure_upload_leaves_no_blob(azure_container):
     upload.abort()
 
     assert not blob.exists()
+
+
+def test_a_gcs_upload_is_authorised_through_airflow_s_gcs_connection(gcs, gcs_endpoint, monkeypatch):
+    pytest.importorskip("airflow.providers.google")
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_endpoint)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NANOBANANA_GCS",
+        '{"conn_type": "google_cloud_platform", "extra": {"is_anonymous": true, "project": "test"}}',
+    )
+    body = os.urandom(5000)
+    upload = gcs_object_upload(
+        "nanobanana_gcs", BUCKET, "via-hook.png", content_type="image/png", metadata={}
+    )
+
+    upload.write(body)
+    upload.complete({"sha256": hashlib.sha256(body).hexdigest()})
+
+    assert gcs[1].get_blob("via-hook.png").download_as_bytes() == body
+
+
+def test_an_azure_upload_goes_through_airflow_s_wasb_connection(azurite, azure_container, monkeypatch):
+    pytest.importorskip("airflow.providers.microsoft.azure")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NANOBANANA_WASB",
+        json.dumps({"conn_type": "wasb", "extra": {"connection_string": azurite}}),
+    )
+    body = os.urandom(5000)
+    upload = azure_blob_upload(
+        "nanobanana_wasb", BUCKET, "via-hook.png", content_type="image/png", metadata={}
+    )
+
+    upload.write(body)
+    upload.complete({"sha256": hashlib.sha256(body).hexdigest()})
+
+    assert azure_container.get_blob_client("via-hook.png").download_blob().readall() == body

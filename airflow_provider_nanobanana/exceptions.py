@@ -147,6 +147,16 @@ class NanoBananaImageTransferError(NanoBananaError):
         self.host = host
 
 
+class NanoBananaDestinationError(NanoBananaFailsWithoutRetry):
+    """The destination's bucket, container or directory does not exist, or the connection may
+    not write there; checked before anything is paid for. ``uri`` and ``conn_id`` say which."""
+
+    def __init__(self, message: str, *, uri: str, conn_id: str | None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.uri = uri
+        self.conn_id = conn_id
+
+
 class NanoBananaS3DestinationError(NanoBananaFailsWithoutRetry):
     """The S3 bucket does not exist, or the Amazon connection may not use it.
 

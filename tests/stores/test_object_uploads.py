@@ -5,53 +5,16 @@ from the npm registry; block lists) and the local file system."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import shutil
-import socket
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from deployment.services import wait_for_port
 
 from airflow_provider_nanobanana.stores.azure import AzureBlobUpload, azure_blob_upload
 from airflow_provider_nanobanana.stores.gcs import CHUNK_UNIT, GcsObjectUpload, gcs_object_upload
 from airflow_provider_nanobanana.stores.local import LocalFileUpload
 
-BUCKET = "images"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def gcs_endpoint() -> Iterator[str]:
-    emulator = pytest.importorskip("gcp_storage_emulator.server")
-    port = _free_port()
-    server = emulator.create_server("127.0.0.1", port, in_memory=True, default_bucket=BUCKET)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def gcs(gcs_endpoint: str):
-    from google.auth.credentials import AnonymousCredentials
-    from google.auth.transport.requests import AuthorizedSession
-    from google.cloud import storage
-
-    client = storage.Client(
-        project="test", credentials=AnonymousCredentials(), client_options={"api_endpoint": gcs_endpoint}
-    )
-    return AuthorizedSession(AnonymousCredentials()), client.bucket(BUCKET)
+from .conftest import BUCKET
 
 
 def _upload(session, endpoint: str, key: str, **kwargs) -> GcsObjectUpload:
@@ -132,67 +95,6 @@ def test_an_aborted_local_write_leaves_nothing(tmp_path: Path):
     assert list(tmp_path.iterdir()) == []
 
 
-AZURITE_ACCOUNT = "devstoreaccount1"
-# Azurite's documented well-known development key, not a secret.
-AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-
-
-def _azurite_blob_command(cache: Path) -> Path:
-    """``azurite-blob`` from the npm registry, installed once into ``cache``."""
-    command = cache / "node_modules" / ".bin" / "azurite-blob"
-    if not command.exists():
-        if shutil.which("npm") is None:
-            pytest.skip("npm is needed to install Azurite")
-        subprocess.run(
-            ["npm", "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--silent", "azurite@3"],
-            check=True,
-        )
-    return command
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory) -> Iterator[str]:
-    """Azurite's blob service; yields its connection string."""
-
-    cache = Path(os.environ.get("NANOBANANA_NODE_CACHE", Path.home() / ".cache" / "nanobanana-node"))
-    port = _free_port()
-    data = tmp_path_factory.mktemp("azurite")
-    log = data / "azurite.log"
-    server = subprocess.Popen(
-        [
-            str(_azurite_blob_command(cache)),
-            "--silent",
-            "--location",
-            str(data),
-            "--blobHost",
-            "127.0.0.1",
-            "--blobPort",
-            str(port),
-            "--skipApiVersionCheck",
-        ],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(port, 30, "Azurite", log)
-        yield (
-            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
-            f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
-        )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def azure_container(azurite: str) -> Any:
-    from azure.storage.blob import BlobServiceClient
-
-    container = BlobServiceClient.from_connection_string(azurite).get_container_client(BUCKET)
-    container.create_container()
-    return container
-
-
 def test_an_azure_blob_appears_only_when_its_block_list_is_committed(azure_container):
     body = os.urandom(3 * 1024 * 1024 + 5)
     blob = azure_container.get_blob_client("poster/0.png")
@@ -221,17 +123,9 @@ def test_an_aborted_azure_upload_leaves_no_blob(azure_container):
     assert not blob.exists()
 
 
-def test_a_gcs_upload_is_authorised_through_airflow_s_gcs_connection(gcs, gcs_endpoint, monkeypatch):
-    pytest.importorskip("airflow.providers.google")
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_endpoint)
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_NANOBANANA_GCS",
-        '{"conn_type": "google_cloud_platform", "extra": {"is_anonymous": true, "project": "test"}}',
-    )
+def test_a_gcs_upload_is_authorised_through_airflow_s_gcs_connection(gcs, gcs_connection):
     body = os.urandom(5000)
-    upload = gcs_object_upload(
-        "nanobanana_gcs", BUCKET, "via-hook.png", content_type="image/png", metadata={}
-    )
+    upload = gcs_object_upload(gcs_connection, BUCKET, "via-hook.png", content_type="image/png", metadata={})
 
     upload.write(body)
     upload.complete({"sha256": hashlib.sha256(body).hexdigest()})
@@ -239,16 +133,9 @@ def test_a_gcs_upload_is_authorised_through_airflow_s_gcs_connection(gcs, gcs_en
     assert gcs[1].get_blob("via-hook.png").download_as_bytes() == body
 
 
-def test_an_azure_upload_goes_through_airflow_s_wasb_connection(azurite, azure_container, monkeypatch):
-    pytest.importorskip("airflow.providers.microsoft.azure")
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_NANOBANANA_WASB",
-        json.dumps({"conn_type": "wasb", "extra": {"connection_string": azurite}}),
-    )
+def test_an_azure_upload_goes_through_airflow_s_wasb_connection(azure_container, wasb_connection):
     body = os.urandom(5000)
-    upload = azure_blob_upload(
-        "nanobanana_wasb", BUCKET, "via-hook.png", content_type="image/png", metadata={}
-    )
+    upload = azure_blob_upload(wasb_connection, BUCKET, "via-hook.png", content_type="image/png", metadata={})
 
     upload.write(body)
     upload.complete({"sha256": hashlib.sha256(body).hexdigest()})

@@ -1,0 +1,52 @@
+"""Before anything is paid for: the GCS bucket, Azure container or local directory is there and
+the connection reaches it (S3's own check is ``s3/bucket_check.py``).
+
+Like ``HeadBucket`` on S3, each check proves existence and that the credentials reach the
+store, not the right to write (that only writing proves); a write refused later fails the task
+without retries too, naming the paid images.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from airflow_provider_nanobanana.exceptions import NanoBananaDestinationError
+from airflow_provider_nanobanana.stores.location import Location
+
+_REMEDY = "\nNo retry can fix this: correct the destination or the connection, then clear the task."
+
+
+def check_container(location: Location, conn_id: str | None, log: logging.Logger) -> None:
+    """Raise :class:`NanoBananaDestinationError` unless ``location``'s container is there."""
+    scheme = location.store.scheme
+    if scheme == "gs":
+        from airflow.providers.google.cloud.hooks.gcs import GCSHook
+
+        found = GCSHook(gcp_conn_id=conn_id).get_conn().lookup_bucket(location.container) is not None
+        what = f"GCS bucket {location.container!r}"
+    elif scheme == "wasb":
+        from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
+
+        service = WasbHook(wasb_conn_id=conn_id).get_conn()
+        found = service.get_container_client(location.container).exists()
+        what = f"Azure container {location.container!r} of {location.account}"
+    elif scheme == "abfs":
+        from airflow.providers.microsoft.azure.hooks.data_lake import AzureDataLakeStorageV2Hook
+
+        lake = AzureDataLakeStorageV2Hook(adls_conn_id=conn_id).get_conn()
+        found = lake.get_file_system_client(location.container).exists()
+        what = f"ADLS file system {location.container!r} of {location.account}"
+    elif scheme == "file":
+        directory = Path(location.container)
+        found = directory.is_dir() and os.access(directory, os.W_OK | os.X_OK)
+        what = f"directory {location.container} (writable by this worker)"
+    else:
+        raise ValueError(f"{scheme}:// is checked by s3/bucket_check.py")
+    if not found:
+        by = f" to conn_id={conn_id!r}" if conn_id else ""
+        raise NanoBananaDestinationError(
+            f"The {what} does not exist or is not visible{by}.{_REMEDY}", uri=location.uri, conn_id=conn_id
+        )
+    log.info("The %s is there and this connection reaches it.", what)

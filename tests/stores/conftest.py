@@ -1,0 +1,132 @@
+"""The stores' real servers on loopback, started once per module: gcp-storage-emulator and
+Azurite (from the npm registry, installed into a cache on first use)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from deployment.services import wait_for_port
+
+BUCKET = "images"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def gcs_endpoint() -> Iterator[str]:
+    emulator = pytest.importorskip("gcp_storage_emulator.server")
+    port = _free_port()
+    server = emulator.create_server("127.0.0.1", port, in_memory=True, default_bucket=BUCKET)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def gcs(gcs_endpoint: str):
+    from google.auth.credentials import AnonymousCredentials
+    from google.auth.transport.requests import AuthorizedSession
+    from google.cloud import storage
+
+    client = storage.Client(
+        project="test", credentials=AnonymousCredentials(), client_options={"api_endpoint": gcs_endpoint}
+    )
+    return AuthorizedSession(AnonymousCredentials()), client.bucket(BUCKET)
+
+
+AZURITE_ACCOUNT = "devstoreaccount1"
+# Azurite's documented well-known development key, not a secret.
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def _azurite_blob_command(cache: Path) -> Path:
+    """``azurite-blob`` from the npm registry, installed once into ``cache``."""
+    command = cache / "node_modules" / ".bin" / "azurite-blob"
+    if not command.exists():
+        if shutil.which("npm") is None:
+            pytest.skip("npm is needed to install Azurite")
+        subprocess.run(
+            ["npm", "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--silent", "azurite@3"],
+            check=True,
+        )
+    return command
+
+
+@pytest.fixture(scope="module")
+def azurite(tmp_path_factory) -> Iterator[str]:
+    """Azurite's blob service; yields its connection string."""
+
+    cache = Path(os.environ.get("NANOBANANA_NODE_CACHE", Path.home() / ".cache" / "nanobanana-node"))
+    port = _free_port()
+    data = tmp_path_factory.mktemp("azurite")
+    log = data / "azurite.log"
+    server = subprocess.Popen(
+        [
+            str(_azurite_blob_command(cache)),
+            "--silent",
+            "--location",
+            str(data),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--skipApiVersionCheck",
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_port(port, 30, "Azurite", log)
+        yield (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def azure_container(azurite: str) -> Any:
+    from azure.storage.blob import BlobServiceClient
+
+    container = BlobServiceClient.from_connection_string(azurite).get_container_client(BUCKET)
+    container.create_container()
+    return container
+
+
+@pytest.fixture
+def gcs_connection(gcs_endpoint, monkeypatch) -> str:
+    pytest.importorskip("airflow.providers.google")
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_endpoint)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NANOBANANA_GCS",
+        json.dumps(
+            {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": "test"}}
+        ),
+    )
+    return "nanobanana_gcs"
+
+
+@pytest.fixture
+def wasb_connection(azurite, azure_container, monkeypatch) -> str:
+    pytest.importorskip("airflow.providers.microsoft.azure")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NANOBANANA_WASB",
+        json.dumps({"conn_type": "wasb", "extra": {"connection_string": azurite}}),
+    )
+    return "nanobanana_wasb"

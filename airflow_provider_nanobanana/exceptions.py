@@ -157,7 +157,7 @@ class NanoBananaDestinationError(NanoBananaFailsWithoutRetry):
         self.conn_id = conn_id
 
 
-class NanoBananaS3DestinationError(NanoBananaFailsWithoutRetry):
+class NanoBananaS3DestinationError(NanoBananaDestinationError):
     """The S3 bucket does not exist, or the Amazon connection may not use it.
 
     Checked before anything is paid for (``HeadBucket``, which needs ``s3:ListBucket``); an upload
@@ -167,7 +167,7 @@ class NanoBananaS3DestinationError(NanoBananaFailsWithoutRetry):
     """
 
     def __init__(self, message: str, *, bucket: str, aws_conn_id: str | None, code: str, **kwargs) -> None:
-        super().__init__(message, **kwargs)
+        super().__init__(message, uri=f"s3://{bucket}", conn_id=aws_conn_id, **kwargs)
         self.bucket = bucket
         self.aws_conn_id = aws_conn_id
         self.code = code

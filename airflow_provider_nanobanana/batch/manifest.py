@@ -1,10 +1,10 @@
 """What a batch task returns and writes next to its images: one line per item, never bytes.
 
-The S3 manifest lists every item (state, job id, error, and each object's key, size, sha256 and
+The manifest beside the images lists every item (state, job id, error, and each object's key, size, sha256 and
 content type); with the default key template it lies in the same folder as the images
 (``.../<map_index>/manifest.json``). It is written as the pages of the ledger are read, so
 memory does not grow with the batch. The XCom manifest is bounded whatever the batch size:
-counts, totals, the S3 manifest's URI, and the first :data:`XCOM_ITEMS` items and failures.
+counts, totals, the written manifest's URI, and the first :data:`XCOM_ITEMS` items and failures.
 """
 
 from __future__ import annotations
@@ -15,16 +15,15 @@ import tempfile
 from typing import IO, Any
 
 from airflow_provider_nanobanana.batch.state import FAILURES, LANDED, SUCCEEDED, BatchState
-from airflow_provider_nanobanana.s3.destination import S3Destination
 from airflow_provider_nanobanana.s3.keys import render_key
-from airflow_provider_nanobanana.s3.landing import S3Connection
-from airflow_provider_nanobanana.s3.retries import with_s3_retries
 from airflow_provider_nanobanana.spend.prices import CATALOGUE, MIXED, UNKNOWN
+from airflow_provider_nanobanana.stores.destination import Destination
+from airflow_provider_nanobanana.stores.writers import open_writer
 from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
 MANIFEST_TEMPLATE = "{prefix}/{dag_id}/{run_id}/{task_id}/{map_index}/manifest.json"
 # Items listed in the XCom (and failures, apart): about 200 bytes each, so the XCom stays far
-# below Airflow's 64 KB however large the batch. A batch without s3_output has no S3 manifest,
+# below Airflow's 64 KB however large the batch. A batch without a destination writes no manifest,
 # so it may not hold more items than this.
 XCOM_ITEMS = 100
 
@@ -84,33 +83,31 @@ def read_manifests(state: BatchState, *, conn_id: str, spool: IO[bytes] | None) 
     return {**summary, **totals, **listed}
 
 
-def manifest_key(destination: S3Destination, run: TaskInstanceKey) -> str:
+def manifest_key(destination: Destination, run: TaskInstanceKey) -> str:
     values = {"dag_id": run.dag_id, "run_id": run.run_id, "task_id": run.task_id, "map_index": run.map_index}
     return render_key(MANIFEST_TEMPLATE, destination.prefix, values)
 
 
 def write_manifest(
-    state: BatchState, conn_id: str, destination: S3Destination, run: TaskInstanceKey, log: logging.Logger
+    state: BatchState, conn_id: str, destination: Destination, run: TaskInstanceKey, log: logging.Logger
 ) -> dict[str, Any]:
-    """Put the S3 manifest (overwritten by each try, like the images); return the XCom manifest
-    with the S3 manifest's URI."""
+    """Write the manifest beside the images (overwritten by each try, like them); return the
+    XCom manifest with the written manifest's URI. It goes up as the images do: visible only
+    when whole, an outage ridden out."""
     key = manifest_key(destination, run)
-    s3 = S3Connection.open(destination.aws_conn_id)
-    args = destination.upload_args(s3.base_args, "application/json", {})
+    writer = open_writer(destination, log)
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+b") as spool:
         manifest = read_manifests(state, conn_id=conn_id, spool=spool)
-
-        def put() -> None:
-            spool.seek(0)
-            s3.client.put_object(Bucket=destination.bucket, Key=key, Body=spool, **args)
-
-        with_s3_retries(
-            put,
-            window=destination.s3_retry_seconds,
-            what=f"the manifest s3://{destination.bucket}/{key}",
-            log=log,
-        )
-    manifest["manifest"] = f"s3://{destination.bucket}/{key}"
+        spool.seek(0)
+        upload = writer.upload(key, "application/json", {})
+        try:
+            while chunk := spool.read(1024 * 1024):
+                upload.write(chunk)
+            upload.complete({})
+        except BaseException:
+            upload.abort()
+            raise
+    manifest["manifest"] = destination.object_uri(key)
     log.info("Wrote the manifest (%d items) to %s.", state.size, manifest["manifest"])
     return manifest
 

@@ -35,14 +35,14 @@ from airflow_provider_nanobanana.jobs import JobKind
 from airflow_provider_nanobanana.ledger.finished import SettlesLedgerOnSuccess
 from airflow_provider_nanobanana.links import NanoBananaImageLink
 from airflow_provider_nanobanana.operators.image_job import UNKNOWN_SUBMISSION_CHOICES
-from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, s3_output_outlets
+from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, destination_outlets
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_nanobanana.batch.run import BatchRun
     from airflow_provider_nanobanana.hooks.base import NanoBananaBaseHook
-    from airflow_provider_nanobanana.s3.destination import S3Destination
+    from airflow_provider_nanobanana.stores.destination import Destination
 
 _DEFERRAL_GRACE = 60
 # A deferred task wakes once this share of its jobs in flight are done. Each wake-up is a task
@@ -59,7 +59,7 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, Base
 
     :param conn_id: a ``nanobanana_modelslab``, ``nanobanana_acedata`` or ``nanobanana_gemini``
         connection. With Gemini the items go as Gemini Batch jobs (half price, results within
-        24 h), up to ``max_in_flight`` items per batch, and ``s3_output`` is required.
+        24 h), up to ``max_in_flight`` items per batch, and ``destination`` is required.
     :param items: prompts, or dicts with ``prompt`` and any of ``images``, ``model``, ``width``,
         ``height``, ``aspect_ratio``, ``resolution``, ``count``, ``seed``, ``negative_prompt``,
         ``options`` (templated; an upstream task's output, mapped or not, works as the list).
@@ -72,8 +72,10 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, Base
         failed.
     :param max_failed_items: items allowed to fail (vendor failure, refusal, moderation) before
         the task fails; the task fails only after landing everything that succeeded.
-    :param s3_output: land each item's images as it finishes, and the manifest next to them: a dict
-        of :class:`~airflow_provider_nanobanana.s3.destination.S3Destination` settings (templated).
+    :param destination: land each item's images as it finishes, and the manifest next to them: a
+        dict of :class:`~airflow_provider_nanobanana.stores.destination.Destination` settings,
+        ``uri`` on any store or an S3 ``bucket`` (templated).
+    :param s3_output: ``destination``'s first name, still accepted.
     :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``); without
         it the task polls in its worker slot.
     :param poll_interval: seconds between polls when the vendor gives no eta.
@@ -99,7 +101,7 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, Base
         "images",
         "negative_prompt",
         "options",
-        "s3_output",
+        "destination",
         "on_unknown_submission",
         "max_cost_usd",
         "dry_run",
@@ -107,7 +109,7 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, Base
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "items": "json",
         "options": "json",
-        "s3_output": "json",
+        "destination": "json",
     }
     ui_color = "#ffe135"
     operator_extra_links = (NanoBananaImageLink(),)
@@ -129,6 +131,7 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, Base
         options: dict[str, Any] | None = None,
         max_in_flight: int | None = None,
         max_failed_items: int = 0,
+        destination: dict[str, Any] | None = None,
         s3_output: dict[str, Any] | None = None,
         aws_conn_id: str | None = "aws_default",
         deferrable: bool | None = None,
@@ -140,10 +143,10 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, Base
         dry_run: bool | str = False,
         **kwargs: Any,
     ) -> None:
-        prefix_template = s3_output_outlets(s3_output, kwargs)
+        destination, field, template = destination_outlets(destination, s3_output, kwargs)
         self.with_ledger_settling(kwargs)
         super().__init__(**kwargs)
-        self.s3_prefix_template = prefix_template
+        self.destination_template = template  # as written, before Jinja renders it: the asset's name
         self.conn_id = conn_id
         self.items = items
         self.kind = JobKind(kind)
@@ -158,7 +161,8 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, Base
         self.options = options or {}
         self.max_in_flight = max_in_flight
         self.max_failed_items = max_failed_items
-        self.s3_output = s3_output
+        self.destination = destination
+        self.destination_field = field
         self.aws_conn_id = aws_conn_id
         self.deferrable = default_deferrable(deferrable)
         self.poll_interval = poll_interval
@@ -301,7 +305,7 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, Base
 
         self.check_settings()
         cap = check_cap_value(self.max_cost_usd)
-        destination = self._s3_destination()
+        destination = self._destination()
         with self._hook() as hook:
             self.require_landing_for(hook, destination)
             requests = item_requests(self.items, self.kind, self.shared_settings(), hook.validate)
@@ -335,7 +339,7 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, Base
         from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
         state = run.state
-        if destination := self._s3_destination():
+        if destination := self._destination():
             manifest = write_manifest(
                 state, self.conn_id, destination, TaskInstanceKey.from_context(context), self.log
             )
@@ -369,22 +373,22 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, Base
             manifest["succeeded"],
             why_recorded_result(finished),
         )
-        if destination := self._s3_destination():
+        if destination := self._destination():
             self._record_batch_landing(context, run.state, destination, manifest)
         return manifest
 
     def _record_batch_landing(
-        self, context: Context, state: Any, destination: S3Destination, manifest: dict[str, Any]
+        self, context: Context, state: Any, destination: Destination, manifest: dict[str, Any]
     ) -> None:
         self.record_landing(
             context,
             destination,
-            self.s3_prefix_template or destination.prefix,
+            self.destination_template,
             count=manifest["images"],
             size=manifest["bytes"],
             extra={"manifest": manifest["manifest"]},
             objects=_landed_objects(state, destination),
-            lineage=[_manifest_object(manifest["manifest"])],
+            lineage=[_manifest_object(manifest["manifest"], destination)],
             cost=manifest,
         )
 
@@ -425,7 +429,7 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, Base
         from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
         self.check_settings()
-        destination = self._s3_destination()
+        destination = self._destination()
         store = TaskInstanceStore(context)
         try_number = context["ti"].try_number
         with self._hook() as hook, contextlib.ExitStack() as stack:
@@ -478,15 +482,15 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, Base
                 if store.writes:  # what this stay on a worker cost the metadata DB
                     self.log.info(store.cost_line())
 
-    def _validate(self, hook: Any, requests: Sequence[Any], destination: S3Destination | None) -> None:
+    def _validate(self, hook: Any, requests: Sequence[Any], destination: Destination | None) -> None:
         from airflow_provider_nanobanana.batch.manifest import XCOM_ITEMS
         from airflow_provider_nanobanana.validation import invalid
 
         if destination is None and len(requests) > XCOM_ITEMS:
             raise invalid(
-                "s3_output",
+                "destination",
                 None,
-                f"an S3 destination for a batch of more than {XCOM_ITEMS} items ({len(requests)} "
+                f"a destination for a batch of more than {XCOM_ITEMS} items ({len(requests)} "
                 "given): the images and the manifest that lists them go there, while the XCom lists "
                 f"only the first {XCOM_ITEMS}",
             )
@@ -501,13 +505,13 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, Base
         hook.job_log_level = logging.DEBUG
         return hook
 
-    def _s3_destination(self) -> S3Destination | None:
+    def _destination(self) -> Destination | None:
         from airflow_provider_nanobanana.validation import invalid
 
-        destination = self.s3_output_destination()
+        destination = self.landing_destination()
         if destination is not None and destination.include_prompt:
             raise invalid(
-                "s3_output.include_prompt",
+                f"{self.destination_field}.include_prompt",
                 True,
                 "False for a batch: each object's metadata holds its own item's prompt sha256",
             )
@@ -547,7 +551,7 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, Base
         message = (
             f"{failed} of {state.size} items failed (max_failed_items={self.max_failed_items}); "
             f"everything that succeeded was landed. {shown}{more}. The manifest (XCom 'manifest', "
-            "and next to the images with s3_output) lists every item."
+            "and next to the images with a destination) lists every item."
         )
         if state.count(*RETRIED):
             return NanoBananaBatchItemsFailedError(message)
@@ -581,13 +585,13 @@ def _items_changed(requests: Sequence[Any], identity: str, state: Any) -> Except
     )
 
 
-def _landed_objects(state: Any, destination: S3Destination) -> Iterator[dict[str, Any]]:
+def _landed_objects(state: Any, destination: Destination) -> Iterator[dict[str, Any]]:
     """The landed objects as the landing code records them, read from the ledger page by page."""
     for _, record in state.every_record():
         for position, obj in enumerate(record.get("objects", ())):
             yield {
                 **obj,
-                "uri": f"s3://{destination.bucket}/{obj['key']}",
+                "uri": destination.object_uri(obj["key"]),
                 "bucket": destination.bucket,
                 "vendor": state.vendor,
                 "job_id": record["job_id"],
@@ -595,6 +599,5 @@ def _landed_objects(state: Any, destination: S3Destination) -> Iterator[dict[str
             }
 
 
-def _manifest_object(uri: str) -> dict[str, Any]:
-    bucket, key = uri.removeprefix("s3://").split("/", 1)
-    return {"bucket": bucket, "key": key}
+def _manifest_object(uri: str, destination: Destination) -> dict[str, Any]:
+    return {"uri": uri, "bucket": destination.bucket, "key": uri.removeprefix(destination.object_uri(""))}

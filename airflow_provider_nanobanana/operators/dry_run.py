@@ -19,7 +19,7 @@ from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
 if TYPE_CHECKING:
     from airflow_provider_nanobanana.hooks.base import NanoBananaBaseHook
-    from airflow_provider_nanobanana.s3.destination import S3Destination
+    from airflow_provider_nanobanana.stores.destination import Destination
 
 # Distinct keys listed in the XCom; all are counted (every one is rendered and checked).
 KEYS_SHOWN = 10
@@ -33,7 +33,7 @@ def dry_run_result(
     conn_id: str,
     estimate: Estimate,
     cap: float | None,
-    destination: S3Destination | None,
+    destination: Destination | None,
     image_counts: Iterable[int],
     over_cap: str = "fail before sending anything",
     **extra: Any,

@@ -35,7 +35,7 @@ from airflow_provider_nanobanana.airflow_lookups import default_deferrable
 from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind, JobState
 from airflow_provider_nanobanana.ledger.finished import SettlesLedgerOnSuccess
 from airflow_provider_nanobanana.links import NanoBananaImageLink
-from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, s3_output_outlets
+from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, destination_outlets
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -43,8 +43,8 @@ if TYPE_CHECKING:
     from airflow_provider_nanobanana.hooks.base import NanoBananaBaseHook
     from airflow_provider_nanobanana.ledger.job import JobLedger
     from airflow_provider_nanobanana.ledger.store import TaskInstanceStore
-    from airflow_provider_nanobanana.s3.destination import S3Destination
     from airflow_provider_nanobanana.spend.estimate import Estimate
+    from airflow_provider_nanobanana.stores.destination import Destination
 
 # How long after the trigger's own deadline Airflow's deferral timeout fires: the trigger's clean
 # ``timeout`` event should always win over a generic deferral timeout.
@@ -81,10 +81,12 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
     :param poll_interval: seconds between polls when the vendor gives no ``eta``.
     :param timeout: seconds to wait for the job before failing with ``NanoBananaTimeoutError``.
     :param fail_on_partial: fail when the vendor delivers fewer images than ``count``.
-    :param s3_output: land the images in S3 within this task: a dict of
-        :class:`~airflow_provider_nanobanana.s3.destination.S3Destination` settings, at least
-        ``bucket`` (templated). The summary then has an ``s3`` list like the transfer operator's.
-    :param aws_conn_id: the Amazon connection for ``s3://`` inputs and ``s3_output``.
+    :param destination: land the images within this task: a dict of
+        :class:`~airflow_provider_nanobanana.stores.destination.Destination` settings, at least
+        ``uri`` (``s3://``, ``gs://``, ``abfs://``, ``wasb://`` or ``file://``) or an S3 ``bucket``
+        (templated). The summary then has an ``s3`` list like the transfer operator's.
+    :param s3_output: ``destination``'s first name, still accepted.
+    :param aws_conn_id: the Amazon connection for ``s3://`` inputs and an S3 destination.
     :param on_unknown_submission: what a retry does when the job an earlier try paid for cannot
         be found: the request was sent but the answer lost and the vendor offers no way to find
         the job (ModelsLab; AceData is searched), or the vendor says it does not know a recorded
@@ -105,7 +107,7 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
         "model",
         "negative_prompt",
         "options",
-        "s3_output",
+        "destination",
         "on_unknown_submission",
         "max_cost_usd",
         "dry_run",
@@ -113,7 +115,7 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
     template_fields_renderers: ClassVar[dict[str, str]] = {
         "options": "json",
         "images": "json",
-        "s3_output": "json",
+        "destination": "json",
     }
     ui_color = "#ffe135"
     operator_extra_links = (NanoBananaImageLink(),)
@@ -147,6 +149,7 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
         poll_interval: float = 5.0,
         timeout: float = 3600.0,
         fail_on_partial: bool = True,
+        destination: dict[str, Any] | None = None,
         s3_output: dict[str, Any] | None = None,
         aws_conn_id: str | None = "aws_default",
         on_unknown_submission: str = "fail",
@@ -154,10 +157,10 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
         dry_run: bool | str = False,
         **kwargs: Any,
     ) -> None:
-        prefix_template = s3_output_outlets(s3_output, kwargs)
+        destination, field, template = destination_outlets(destination, s3_output, kwargs)
         self.with_ledger_settling(kwargs)
         super().__init__(**kwargs)
-        self.s3_prefix_template = prefix_template
+        self.destination_template = template  # as written, before Jinja renders it: the asset's name
         self.conn_id = conn_id
         self.prompt = prompt
         self.images = images
@@ -175,7 +178,8 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.fail_on_partial = fail_on_partial
-        self.s3_output = s3_output
+        self.destination = destination
+        self.destination_field = field
         self.aws_conn_id = aws_conn_id
         self.on_unknown_submission = on_unknown_submission
         self.max_cost_usd = max_cost_usd
@@ -217,7 +221,7 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
         check_choice("on_unknown_submission", self.on_unknown_submission, UNKNOWN_SUBMISSION_CHOICES)
         cap, dry_run = check_cap_value(self.max_cost_usd), check_dry_run(self.dry_run)
         request = self.job_request()
-        destination = self._s3_destination()  # a bad S3 setting fails now, before anything is paid for
+        destination = self._destination()  # a bad S3 setting fails now, before anything is paid for
         with self._hook() as hook:
             self.require_landing_for(hook, destination)
             hook.validate(request)  # with s3:// inputs as given, before any of them is read
@@ -265,16 +269,16 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
             result = hook.wait_for_job(result.job_id, poll_interval=self.poll_interval, timeout=deadline)
             return self._finish(context, result, entry, ledger, hook)
 
-    def _s3_destination(self) -> S3Destination | None:
+    def _destination(self) -> Destination | None:
         from airflow_provider_nanobanana.validation import invalid
 
-        if self.s3_output is not None and not self.wait_for_completion:
+        if self.destination is not None and not self.wait_for_completion:
             raise invalid(
-                "s3_output",
-                self.s3_output,
+                self.destination_field,
+                self.destination,
                 "only with wait_for_completion=True; after a sensor, use NanoBananaImagesToS3Operator",
             )
-        return self.s3_output_destination()
+        return self.landing_destination()
 
     def _dry_run(
         self,
@@ -282,7 +286,7 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
         hook: NanoBananaBaseHook,
         estimate: Estimate,
         cap: float | None,
-        destination: S3Destination | None,
+        destination: Destination | None,
     ) -> dict[str, Any]:
         from airflow_provider_nanobanana.operators.dry_run import dry_run_result
 
@@ -314,7 +318,7 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
         return entry
 
     def _return_recorded(
-        self, context: Context, entry: dict[str, Any], destination: S3Destination | None
+        self, context: Context, entry: dict[str, Any], destination: Destination | None
     ) -> dict[str, Any]:
         """An earlier try finished this job and this try is not a re-run (ledger/finished.py):
         hand back what that try returned, paying for nothing."""
@@ -331,7 +335,7 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
         )
         context["ti"].xcom_push(key="job_id", value=summary["job_id"])
         if destination is not None and summary.get("s3"):
-            prefix = self.s3_prefix_template or destination.prefix
+            prefix = self.destination_template
             self.record_objects_landed(context, destination, summary["s3"], prefix, summary)
         self._log_paid(summary)
         return summary
@@ -545,14 +549,14 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
                 summary["requested_count"],
                 ", ".join(summary["images"]),
             )
-            if destination := self._s3_destination():
+            if destination := self._destination():
                 # If landing fails, the ledger keeps the job: the retry reattaches and lands again, unpaid.
                 summary["s3"] = self.land_in_s3(
                     context,
                     [summary],
                     destination,
                     prompt=self.prompt,
-                    prefix_template=self.s3_prefix_template or destination.prefix,
+                    prefix_template=self.destination_template,
                     in_hand=[result],
                 )
         ledger.finish(entry or {}, summary)

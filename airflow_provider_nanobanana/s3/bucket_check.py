@@ -15,7 +15,7 @@ from airflow_provider_nanobanana.exceptions import NanoBananaS3DestinationError
 from airflow_provider_nanobanana.s3.retries import with_s3_retries
 
 if TYPE_CHECKING:
-    from airflow_provider_nanobanana.s3.destination import S3Destination
+    from airflow_provider_nanobanana.stores.destination import Destination
 
 _MISSING = frozenset({"404", "NoSuchBucket"})
 _REFUSED = frozenset(
@@ -24,14 +24,14 @@ _REFUSED = frozenset(
 PERMISSIONS = "s3:ListBucket on the bucket and s3:PutObject on the keys"
 
 
-def check_bucket(destination: S3Destination, log: logging.Logger) -> None:
+def check_bucket(destination: Destination, log: logging.Logger) -> None:
     """Raise :class:`NanoBananaS3DestinationError` unless the bucket answers ``HeadBucket``; an
     outage is ridden out as uploads ride it out (``s3_retry_seconds``)."""
     from botocore.exceptions import ClientError
 
-    from airflow_provider_nanobanana.s3.landing import S3Connection
+    from airflow_provider_nanobanana.s3.writer import S3Connection
 
-    client = S3Connection.open(destination.aws_conn_id).client
+    client = S3Connection.open(destination.store_conn_id).client
     try:
         with_s3_retries(
             lambda: client.head_bucket(Bucket=destination.bucket),
@@ -44,9 +44,7 @@ def check_bucket(destination: S3Destination, log: logging.Logger) -> None:
     log.info("S3 bucket %s is there and this connection reaches it.", destination.bucket)
 
 
-def destination_error(
-    error: BaseException, destination: S3Destination
-) -> NanoBananaS3DestinationError | None:
+def destination_error(error: BaseException, destination: Destination) -> NanoBananaS3DestinationError | None:
     """The typed error for an S3 answer no retry changes (no such bucket, access refused), or None."""
     from botocore.exceptions import ClientError
 

@@ -17,31 +17,27 @@ import logging
 import ssl
 import time
 import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 import httpx
 
 from airflow_provider_nanobanana import wording
-from airflow_provider_nanobanana.exceptions import NanoBananaImageTransferError
+from airflow_provider_nanobanana.exceptions import NanoBananaDestinationError, NanoBananaImageTransferError
 from airflow_provider_nanobanana.hooks.base import USER_AGENT
 from airflow_provider_nanobanana.hooks.retry import RetryPolicy
 from airflow_provider_nanobanana.images.download import ImageRef, fetch_image
 from airflow_provider_nanobanana.images.formats import ImageFormat
 from airflow_provider_nanobanana.jobs import ImageJobResult, JobState
-from airflow_provider_nanobanana.links import object_link
-from airflow_provider_nanobanana.s3.bucket_check import destination_error
-from airflow_provider_nanobanana.s3.destination import S3Destination
 from airflow_provider_nanobanana.s3.keys import render_key
-from airflow_provider_nanobanana.s3.upload import ObjectUpload
+from airflow_provider_nanobanana.stores.destination import Destination
+from airflow_provider_nanobanana.stores.writers import ObjectUploadLike, StoreWriter, open_writer
 from airflow_provider_nanobanana.summary import INLINE_SCHEME
 from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 from airflow_provider_nanobanana.validation import invalid
 
-if TYPE_CHECKING:
-    pass
+T = TypeVar("T")
 
 # S3 allows 2 KB of user metadata in all; leave room for the fixed entries.
 _MAX_PROMPT_METADATA = 1500
@@ -87,7 +83,7 @@ def _whole(items: Iterable[Any]) -> Iterable[Any]:
 
 def land_jobs(
     jobs: Sequence[Mapping[str, Any]],
-    destination: S3Destination,
+    destination: Destination,
     run: TaskInstanceKey,
     *,
     prompt: str | None,
@@ -107,7 +103,7 @@ class Landing:
     """
 
     def __init__(
-        self, destination: S3Destination, run: TaskInstanceKey, log: logging.Logger, *, quiet: bool = False
+        self, destination: Destination, run: TaskInstanceKey, log: logging.Logger, *, quiet: bool = False
     ) -> None:
         self.destination = destination.checked()
         self.run = run
@@ -173,47 +169,30 @@ class Landing:
         landed = [future.result() for _, error, future in outcomes if error is None]
         failures = [(ref, error) for ref, error, _ in outcomes if error is not None]
         if failures:
-            raise _missing_images_error(failures, landed, len(refs), destination, log)
+            raise _missing_images_error(
+                failures, landed, len(refs), uploader.refusal, destination.location.uri, log
+            )
         total = sum(item["size"] for item in landed)
         log.log(
             self._level,
-            "Landed %s (%s) in s3://%s/%s in %.1f s.",
+            "Landed %s (%s) in %s in %.1f s.",
             wording.plural(len(landed), "image"),
             wording.size(total),
-            destination.bucket,
-            destination.prefix,
+            destination.location.uri,
             time.monotonic() - started,
         )
         return landed
 
 
-@dataclass(frozen=True)
-class S3Connection:
-    """What every upload of one landing shares: the hook, its boto3 client (thread-safe once
-    built; building one is not), transfer config and extra args."""
-
-    hook: Any
-    client: Any
-    config: Any
-    base_args: Mapping[str, Any]
-
-    @classmethod
-    def open(cls, aws_conn_id: str | None) -> S3Connection:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-        hook = S3Hook(aws_conn_id=aws_conn_id)
-        return cls(hook, hook.get_conn(), hook.transfer_config, hook.extra_args)
-
-
 class _Uploader:
     """Opens one :class:`_ImageObject` per download attempt.
 
-    Building a boto3 client takes about as long as downloading 10 MiB, so it is built on a thread
-    of its own while the first downloads start; the first body to prove an image waits for it.
+    Building a store's client (boto3's takes about as long as downloading 10 MiB) happens on a
+    thread of its own while the first downloads start; the first body to prove an image waits for it.
     """
 
     def __init__(
-        self, destination: S3Destination, run: TaskInstanceKey, log: logging.Logger, level: int
+        self, destination: Destination, run: TaskInstanceKey, log: logging.Logger, level: int
     ) -> None:
         from airflow.providers.common.compat.sdk import get_hook_lineage_collector
 
@@ -222,46 +201,52 @@ class _Uploader:
         self.log = log
         self.level = level  # of the line each landed object logs
         self.lineage = get_hook_lineage_collector()
-        opener = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanobanana-s3-client")
-        self._s3 = opener.submit(S3Connection.open, destination.aws_conn_id)
+        opener = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanobanana-store-client")
+        self._writer = opener.submit(open_writer, destination, log)
         opener.shutdown(wait=False)  # its one thread ends once the client is built
 
     @property
-    def s3(self) -> S3Connection:
-        return self._s3.result()
+    def writer(self) -> StoreWriter:
+        return self._writer.result()
 
     def open(self, job: Mapping[str, Any], ref: ImageRef, prompt_metadata: dict[str, str]) -> _ImageObject:
         return _ImageObject(self, job, ref, prompt_metadata)
 
-    def record_lineage(self, key: str) -> None:
-        object_kwargs = {"bucket": self.destination.bucket, "key": key}
-        hook = self.s3.hook
+    def refusal(self, error: BaseException) -> NanoBananaDestinationError | None:
+        """The destination's typed error for a store's answer no retry changes, or None."""
+        cause = error.__cause__ or error
+        return self.writer.refusal(cause) if self._writer.exception() is None else None
+
+    def record_lineage(self, uri: str) -> None:
+        hook = self.writer.hook
+        if hook is None:  # a local directory: OpenLineage still names every file
+            return
         if hasattr(self.lineage, "add_output_asset"):
-            self.lineage.add_output_asset(context=hook, scheme="s3", asset_kwargs=object_kwargs)
+            self.lineage.add_output_asset(context=hook, uri=uri)
         else:  # Airflow 2 says "dataset"
-            self.lineage.add_output_dataset(context=hook, scheme="s3", dataset_kwargs=object_kwargs)
+            self.lineage.add_output_dataset(context=hook, uri=uri)
 
 
 class _ImageObject:
-    """The S3 object one image becomes: its key and arguments are fixed once the body's first bytes
-    tell its format; the body goes to an :class:`ObjectUpload` as it arrives."""
+    """The object one image becomes: its key and arguments are fixed once the body's first bytes
+    tell its format; the body goes to the store's upload as it arrives."""
 
     def __init__(
         self, uploader: _Uploader, job: Mapping[str, Any], ref: ImageRef, prompt_metadata: dict[str, str]
     ) -> None:
         self.uploader, self.job, self.ref, self.prompt_metadata = uploader, job, ref, prompt_metadata
-        self.upload: ObjectUpload | None = None
+        self.upload: ObjectUploadLike | None = None
+        self.key = ""
         self.started = time.monotonic()
 
     @property
     def uri(self) -> str:
-        assert self.upload is not None
-        return f"s3://{self.upload.bucket}/{self.upload.key}"
+        return self.uploader.destination.object_uri(self.key)
 
     def begin(self, image_format: ImageFormat) -> None:
         uploader, destination, ref = self.uploader, self.uploader.destination, self.ref
         self.format = image_format
-        key = render_key(
+        self.key = render_key(
             destination.key_template,
             destination.prefix,
             _key_values(uploader.run, self.job, ref.index, image_format.extension),
@@ -273,43 +258,34 @@ class _ImageObject:
             **({"seed": str(self.job["seed"])} if self.job.get("seed") is not None else {}),
             **self.prompt_metadata,
         }
-        s3 = uploader.s3
-        args = destination.upload_args(s3.base_args, image_format.content_type, metadata)
-        self.upload = ObjectUpload(
-            s3.client,
-            destination.bucket,
-            key,
-            args,
-            config=s3.config,
-            retry_window=destination.s3_retry_seconds,
-            log=uploader.log,
-        )
+        self.upload = self._store(uploader.writer.upload, self.key, image_format.content_type, metadata)
 
     def write(self, data: bytes) -> None:
         assert self.upload is not None
-        self._s3(self.upload.write, data)
+        self._store(self.upload.write, data)
 
     def complete(self, size: int, sha256: str) -> dict[str, Any]:
         assert self.upload is not None
-        self._s3(self.upload.complete, {"sha256": sha256})
-        self.uploader.record_lineage(self.upload.key)
+        self._store(self.upload.complete, {"sha256": sha256})
+        uri = self.uri
+        self.uploader.record_lineage(uri)
         self.uploader.log.log(
             self.uploader.level,
             "%s: %s %s -> %s (sha256 %s%s) in %.2f s",
             self.ref,
             wording.size(size),
             self.format.name,
-            self.uri,
+            uri,
             sha256[:16],
             ", multipart" if self.upload.multipart else "",
             time.monotonic() - self.started,
         )
-        ref, meta = self.ref, self.uploader.s3.client.meta
+        ref = self.ref
         return {
-            "uri": self.uri,
-            "bucket": self.upload.bucket,
-            "key": self.upload.key,
-            "link": object_link(meta.endpoint_url, meta.region_name, self.upload.bucket, self.upload.key),
+            "uri": uri,
+            "bucket": self.uploader.destination.bucket,
+            "key": self.key,
+            "link": self.uploader.writer.link(self.key),
             "size": size,
             "sha256": sha256,
             "content_type": self.format.content_type,
@@ -322,16 +298,15 @@ class _ImageObject:
         if self.upload is not None:
             self.upload.abort()
 
-    def _s3(self, action: Any, argument: Any) -> None:
-        """Run an upload step; an S3 failure becomes the image's transfer error."""
-        from boto3.exceptions import S3UploadFailedError
-        from botocore.exceptions import BotoCoreError, ClientError
-
+    def _store(self, action: Callable[..., T], *arguments: Any) -> T:
+        """Run an upload step; a failure of the store becomes the image's transfer error."""
+        writer = self.uploader.writer
         try:
-            action(argument)
-        except (BotoCoreError, ClientError, S3UploadFailedError) as error:
+            return action(*arguments)
+        except writer.failures as error:
+            where = self.uri if self.key else self.uploader.destination.location.uri
             raise self.ref.error(
-                NanoBananaImageTransferError, f"could not be written to {self.uri}: {error}"
+                NanoBananaImageTransferError, f"could not be written to {where}: {error}"
             ) from error
 
 
@@ -342,9 +317,7 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def planned_keys(
-    destination: S3Destination, run: TaskInstanceKey, vendor: str, image_count: int
-) -> list[str]:
+def planned_keys(destination: Destination, run: TaskInstanceKey, vendor: str, image_count: int) -> list[str]:
     """The keys a job's images will land under before its id is known (``<job_id>``): what a dry
     run shows, rendered by the same checks, so a bad template or run id fails there too."""
     job = {"vendor": vendor, "job_id": PLANNED_JOB_ID}
@@ -438,14 +411,15 @@ def _missing_images_error(
     failures: list[tuple[ImageRef, BaseException]],
     landed: list[dict[str, Any]],
     total: int,
-    destination: S3Destination,
+    refusal: Callable[[BaseException], NanoBananaDestinationError | None],
+    landed_in: str,
     log: logging.Logger,
 ) -> BaseException:
     for _, error in failures:
         log.error("NOT landed: %s", error)
     log.error("Paid for and not landed, so still only at the vendor:\n%s", _where_they_are(failures))
     first = failures[0][1]
-    if refused := destination_error(first, destination):
+    if refused := refusal(first):
         refused.args = (
             f"{refused}\n{len(failures)} of {total} images were not landed; they are paid for and "
             f"still at the vendor:\n{_where_they_are(failures)}",
@@ -453,7 +427,9 @@ def _missing_images_error(
         return refused
     if not isinstance(first, NanoBananaImageTransferError):
         return first
-    where = f" The {len(landed)} others are in S3 and a retry rewrites the same keys." if landed else ""
+    where = (
+        f" The {len(landed)} others are in {landed_in} and a retry rewrites the same keys." if landed else ""
+    )
     detail = "; ".join(str(error) for _, error in failures)
     return type(first)(
         f"{len(failures)} of {total} images were not landed: {detail}.{where} They are paid for "

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_nanobanana.jobs import ImageJobResult
-    from airflow_provider_nanobanana.s3.destination import S3Destination
+    from airflow_provider_nanobanana.stores.destination import Destination
 
 
 DESTINATIONS_ALIAS = "nanobanana-s3-destinations"
@@ -42,26 +42,49 @@ def landing_outlets(outlets: Any, asset_alias: str | None) -> list[Any]:
     return merged
 
 
-def s3_output_outlets(s3_output: Any, kwargs: dict[str, Any]) -> str | None:
-    """For an operator taking ``s3_output``: add the landing outlets to ``kwargs`` (before
-    ``BaseOperator.__init__``) and return the prefix as written, before Jinja renders it (the
-    destination asset's name)."""
-    if s3_output is None:
-        return None
-    given = isinstance(s3_output, dict)
-    kwargs["outlets"] = landing_outlets(
-        kwargs.get("outlets"), s3_output.get("asset_alias") if given else None
-    )
-    return s3_output.get("prefix") if given else None
+def destination_outlets(
+    destination: Any, s3_output: Any, kwargs: dict[str, Any]
+) -> tuple[Any, str, str | None]:
+    """For an operator taking ``destination`` (or ``s3_output``, its first name): add the landing
+    outlets to ``kwargs`` (before ``BaseOperator.__init__``) and return the destination dict, the
+    name it was given under, and its ``uri`` or ``prefix`` as written, before Jinja renders it
+    (the destination asset's name)."""
+    from airflow_provider_nanobanana.validation import invalid
+
+    if destination is not None and s3_output is not None:
+        raise invalid("s3_output", s3_output, "not set beside destination, its newer name: one of the two")
+    given, field = (s3_output, "s3_output") if s3_output is not None else (destination, "destination")
+    if given is None:
+        return None, field, None
+    is_dict = isinstance(given, dict)
+    kwargs["outlets"] = landing_outlets(kwargs.get("outlets"), given.get("asset_alias") if is_dict else None)
+    return given, field, (given.get("uri") or given.get("prefix")) if is_dict else None
 
 
-def destination_uri(bucket: str, prefix_template: str) -> str:
-    """``s3://bucket/<prefix up to its first Jinja expression, whole path segments only>``."""
-    static = re.split(r"\{[{%#]", prefix_template, maxsplit=1)[0]
-    if static != prefix_template:
+def destination_uri(destination: Destination, template: str | None) -> str:
+    """The destination asset: the store and container, and the prefix up to its first Jinja
+    expression as ``template`` wrote it (whole path segments only), e.g. ``s3://bucket/images``
+    or ``gs://bucket/images``; the container's root ends in ``/``, as Airflow writes it."""
+    location = destination.location
+    scheme = location.store.scheme
+    written = destination.prefix if template is None else template
+    if destination.uri is not None and template is not None:
+        written = template.partition("://")[2]
+        if scheme != "file":
+            container, _, written = written.partition("/")
+            if _JINJA.search(container):  # a templated container: its root
+                written = ""
+    static = _JINJA.split(written, maxsplit=1)[0]
+    if static != written:
         static = static.rpartition("/")[0]
     static = "/".join(part for part in static.split("/") if part)
-    return f"s3://{bucket}/{static}"  # s3://bucket/ for the bucket root, as Airflow writes it
+    if scheme == "file":
+        return f"file:///{static}"
+    where = f"{location.container}@{location.account}" if location.account else location.container
+    return f"{scheme}://{where}/{static}"
+
+
+_JINJA = re.compile(r"\{[{%#]")
 
 
 class LandsImagesInS3:
@@ -69,47 +92,49 @@ class LandsImagesInS3:
 
     log: logging.Logger
     _landed: list[dict[str, Any]]
-    s3_output: dict[str, Any] | None
+    destination: dict[str, Any] | None
+    destination_field: str  # "destination", or "s3_output" where the DAG used that name
     aws_conn_id: str | None
 
-    def s3_output_destination(self) -> S3Destination | None:
-        """The checked destination ``s3_output`` describes (rendered), or None without one."""
-        if self.s3_output is None:
+    def landing_destination(self) -> Destination | None:
+        """The checked destination the DAG's dict describes (rendered), or None without one."""
+        if self.destination is None:
             return None
-        from airflow_provider_nanobanana.s3.destination import S3Destination
+        from airflow_provider_nanobanana.stores.destination import Destination
 
-        return S3Destination.from_mapping(
-            self.s3_output, name="s3_output", aws_conn_id=self.aws_conn_id
+        return Destination.from_mapping(
+            self.destination, name=self.destination_field, aws_conn_id=self.aws_conn_id
         ).checked()
 
-    def require_landing_for(self, hook: Any, destination: S3Destination | None) -> None:
+    def require_landing_for(self, hook: Any, destination: Destination | None) -> None:
         """A vendor whose answers carry the image bytes once (Gemini) leaves nothing to fetch
         later: refuse to start, before anything is paid for, unless this task lands them."""
         from airflow_provider_nanobanana.validation import invalid
 
         if hook.answers_inline_once and destination is None:
             raise invalid(
-                "s3_output",
+                "destination",
                 None,
-                f"an S3 destination (at least {{'bucket': ...}}): {hook.vendor_label} returns each image "
-                "once, inside its answer, so it must land in S3 within this task",
+                f"a destination (at least {{'uri': ...}} or an S3 {{'bucket': ...}}): {hook.vendor_label} "
+                "returns each image once, inside its answer, so it must land within this task",
             )
 
-    def check_bucket(self, destination: S3Destination | None) -> None:
-        """Before the first paid request (and in a dry run): the bucket is there and reachable."""
-        from airflow_provider_nanobanana.s3.bucket_check import check_bucket
+    def check_bucket(self, destination: Destination | None) -> None:
+        """Before the first paid request (and in a dry run): the bucket, container or directory
+        is there and reachable."""
+        from airflow_provider_nanobanana.stores.container_check import check_destination
 
         if destination is not None:
-            check_bucket(destination, self.log)
+            check_destination(destination, self.log)
 
     def land_in_s3(
         self,
         context: Context,
         jobs: Sequence[Mapping[str, Any]],
-        destination: S3Destination,
+        destination: Destination,
         *,
         prompt: str | None,
-        prefix_template: str,
+        prefix_template: str | None,
         in_hand: Sequence[ImageJobResult] = (),
     ) -> list[dict[str, Any]]:
         """Land ``jobs``; ``prefix_template`` is the prefix as the DAG wrote it, before rendering;
@@ -132,9 +157,9 @@ class LandsImagesInS3:
     def record_objects_landed(
         self,
         context: Context,
-        destination: S3Destination,
+        destination: Destination,
         landed: list[dict[str, Any]],
-        prefix_template: str,
+        prefix_template: str | None,
         cost: Mapping[str, Any],
     ) -> None:
         """:meth:`record_landing` for a few objects, listed in the destination event's extra."""
@@ -159,8 +184,8 @@ class LandsImagesInS3:
     def record_landing(
         self,
         context: Context,
-        destination: S3Destination,
-        prefix_template: str,
+        destination: Destination,
+        prefix_template: str | None,
         *,
         count: int,
         size: int,
@@ -179,7 +204,7 @@ class LandsImagesInS3:
         # A summary an earlier version recorded has no cost: unknown.
         cost = {"cost_usd": cost.get("cost_usd"), "cost_basis": cost.get("cost_basis", "unknown")}
         self._lineage_cost = (cost["cost_usd"], cost["cost_basis"], count)
-        uri = destination_uri(destination.bucket, prefix_template)
+        uri = destination_uri(destination, prefix_template)
         counts = {
             "count": count,
             "bytes": size,
@@ -212,7 +237,11 @@ class LandsImagesInS3:
         facet = NanoBananaCostDatasetFacet(costUsd=each, basis=basis, images=round(share))
         return OperatorLineage(
             outputs=[
-                Dataset(namespace=f"s3://{item['bucket']}", name=item["key"], facets={FACET_NAME: facet})
+                Dataset(
+                    namespace=item["uri"].removesuffix(f"/{item['key']}"),
+                    name=item["key"],
+                    facets={FACET_NAME: facet},
+                )
                 for item in landed
             ]
         )

@@ -10,14 +10,14 @@ denied, no such bucket) fails at once.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import TypeVar
+
+from airflow_provider_nanobanana.stores.retries import ride_out
 
 T = TypeVar("T")
 
 DEFAULT_S3_RETRY_SECONDS = 120.0
-_MAX_PAUSE = 30.0
 _TRANSIENT_CODES = frozenset(
     {"SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling", "ThrottlingException"}
 )
@@ -57,30 +57,13 @@ def with_s3_retries(
     log: logging.Logger | logging.LoggerAdapter,
     before_retry: Callable[[], None] = lambda: None,
 ) -> T:
-    """Run ``action``; on a transient S3 error, pause and run it again until ``window`` has passed.
-
-    ``before_retry`` runs before each new attempt (to rewind a body already partly read).
-    """
-    from boto3.exceptions import S3UploadFailedError
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    started = time.monotonic()
-    attempt = 0
-    while True:
-        try:
-            return action()
-        except (BotoCoreError, ClientError, S3UploadFailedError) as error:
-            left = window - (time.monotonic() - started)
-            if not is_transient(error) or left <= 0:
-                raise
-            pause = min(_MAX_PAUSE, 2.0**attempt, left)
-            log.warning(
-                "S3 did not take %s (%s); retrying in %.0f s, for up to %.0f s more.",
-                what,
-                error,
-                pause,
-                left,
-            )
-            time.sleep(pause)
-            before_retry()
-            attempt += 1
+    """:func:`~airflow_provider_nanobanana.stores.retries.ride_out` for S3 calls."""
+    return ride_out(
+        action,
+        window=window,
+        what=what,
+        log=log,
+        store="S3",
+        transient=is_transient,
+        before_retry=before_retry,
+    )

@@ -11,11 +11,26 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airflow_provider_nanobanana.exceptions import NanoBananaDestinationError
 from airflow_provider_nanobanana.stores.location import Location
 
+if TYPE_CHECKING:
+    from airflow_provider_nanobanana.stores.destination import Destination
+
 _REMEDY = "\nNo retry can fix this: correct the destination or the connection, then clear the task."
+
+
+def check_destination(destination: Destination, log: logging.Logger) -> None:
+    """Before the first paid request (and in a dry run): the :meth:`~Destination.checked`
+    destination's bucket, container or directory is there and its connection reaches it."""
+    if destination.location.store.scheme == "s3":
+        from airflow_provider_nanobanana.s3.bucket_check import check_bucket
+
+        check_bucket(destination, log)
+    else:
+        check_container(destination.location, destination.store_conn_id, log)
 
 
 def check_container(location: Location, conn_id: str | None, log: logging.Logger) -> None:

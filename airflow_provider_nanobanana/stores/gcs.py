@@ -11,16 +11,23 @@ never becomes an object; :meth:`GcsObjectUpload.abort` cancels the session.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from airflow_provider_nanobanana.exceptions import NanoBananaDestinationError
 from airflow_provider_nanobanana.stores.pending import PendingBytes
+from airflow_provider_nanobanana.stores.retries import ride_out
 
 GCS_ENDPOINT = "https://storage.googleapis.com"
 CHUNK_UNIT = 256 * 1024  # every chunk but the last is a multiple of this
 DEFAULT_CHUNK_BYTES = 32 * CHUNK_UNIT  # 8 MiB, as S3's parts
 _RESUME_INCOMPLETE = 308
+_TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+_REFUSED_STATUS = {401: "refused the credentials", 403: "refused access", 404: "has no such bucket"}
+_CONSOLE = "https://console.cloud.google.com/storage/browser/_details/{bucket}/{key}"
 
 
 class GcsUploadError(RuntimeError):
@@ -36,6 +43,8 @@ class GcsObjectUpload:
 
     :param session: an authorised ``requests`` session (``google.auth``'s ``AuthorizedSession``).
     :param endpoint: GCS's JSON API root, or an emulator's.
+    :param retry_window: seconds each request rides out an outage (a chunk sent again is
+        safe: GCS ignores bytes it already persisted).
     """
 
     def __init__(
@@ -48,6 +57,8 @@ class GcsObjectUpload:
         metadata: Mapping[str, str],
         endpoint: str = GCS_ENDPOINT,
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        retry_window: float = 0.0,
+        log: logging.Logger | None = None,
     ) -> None:
         if chunk_bytes <= 0 or chunk_bytes % CHUNK_UNIT:
             raise ValueError(f"chunk_bytes must be a positive multiple of {CHUNK_UNIT}, not {chunk_bytes}")
@@ -55,8 +66,14 @@ class GcsObjectUpload:
         self.content_type, self.metadata = content_type, dict(metadata)
         self.endpoint, self.chunk_bytes = endpoint.rstrip("/"), chunk_bytes
         self._session_uri: str | None = None
+        self.retry_window, self.log = retry_window, log or logging.getLogger(__name__)
         self._pending = PendingBytes()
         self._sent = 0
+
+    @property
+    def multipart(self) -> bool:
+        """Whether the body went up in more than one chunk."""
+        return self._sent > 0 and self._session_uri is not None
 
     def write(self, data: bytes) -> None:
         self._pending.add(data)
@@ -76,10 +93,13 @@ class GcsObjectUpload:
         """Cancel the session: GCS then discards what it received."""
         self._pending.clear()
         if self._session_uri is not None:
-            self.session.delete(self._session_uri)
-            self._session_uri = None
+            session_uri, self._session_uri = self._session_uri, None
+            self.session.delete(session_uri)
 
     def _open_session(self) -> str:
+        return self._ride_out(self._start, "the start of the upload")
+
+    def _start(self) -> str:
         url = f"{self.endpoint}/upload/storage/v1/b/{quote(self.bucket, safe='')}/o"
         answer = self.session.post(
             url,
@@ -96,15 +116,26 @@ class GcsObjectUpload:
             self._session_uri = self._open_session()
         end = self._sent + len(chunk) - 1
         span = f"bytes {self._sent}-{end}" if chunk else "bytes *"
-        answer = self.session.put(
-            self._session_uri,
-            data=chunk,
-            headers={"Content-Range": f"{span}/{'*' if total is None else total}"},
-        )
+        headers = {"Content-Range": f"{span}/{'*' if total is None else total}"}
         expected = (_RESUME_INCOMPLETE,) if total is None else (200, 201)
-        if answer.status_code not in expected:
-            raise GcsUploadError(self._refusal("sending", answer), answer.status_code)
+
+        def put() -> None:
+            answer = self.session.put(self._session_uri, data=chunk, headers=headers)
+            if answer.status_code not in expected:
+                raise GcsUploadError(self._refusal("sending", answer), answer.status_code)
+
+        self._ride_out(put, f"bytes {self._sent}-{end}")
         self._sent += len(chunk)
+
+    def _ride_out(self, action: Any, what: str) -> Any:
+        return ride_out(
+            action,
+            window=self.retry_window,
+            what=f"{what} of gs://{self.bucket}/{self.key}",
+            log=self.log,
+            store="GCS",
+            transient=is_transient,
+        )
 
     def _refusal(self, step: str, answer: Any) -> str:
         return (
@@ -113,21 +144,75 @@ class GcsObjectUpload:
         )
 
 
-def gcs_object_upload(
-    gcp_conn_id: str, bucket: str, key: str, *, content_type: str, metadata: Mapping[str, str]
-) -> GcsObjectUpload:
-    """An upload authorised as Airflow's ``GCSHook`` is for ``gcp_conn_id`` (key file, workload
-    identity or ``is_anonymous``), to the endpoint its client uses (``STORAGE_EMULATOR_HOST``
-    included)."""
-    from airflow.providers.google.cloud.hooks.gcs import GCSHook
-    from google.auth.transport.requests import AuthorizedSession
+def is_transient(error: BaseException) -> bool:
+    """Whether a GCS failure can go away by itself: no connection, a timeout, 408, 429 or 5xx."""
+    import requests
+    from google.auth.exceptions import TransportError
 
-    hook = GCSHook(gcp_conn_id=gcp_conn_id)
-    return GcsObjectUpload(
-        AuthorizedSession(hook.get_credentials()),
-        bucket,
-        key,
-        content_type=content_type,
-        metadata=metadata,
-        endpoint=hook.get_conn().api_endpoint,
-    )
+    if isinstance(error, GcsUploadError):
+        return error.status in _TRANSIENT_STATUS
+    return isinstance(error, requests.ConnectionError | requests.Timeout | TransportError)
+
+
+@dataclass(frozen=True)
+class GcsWriter:
+    """Uploads to one bucket, authorised as Airflow's ``GCSHook`` is for ``conn_id`` (key file,
+    workload identity or ``is_anonymous``), to the endpoint its client uses
+    (``STORAGE_EMULATOR_HOST`` included)."""
+
+    hook: Any
+    credentials: Any
+    endpoint: str
+    bucket: str
+    conn_id: str | None
+    retry_window: float
+    log: logging.Logger
+
+    @classmethod
+    def open(cls, bucket: str, conn_id: str | None, retry_window: float, log: logging.Logger) -> GcsWriter:
+        from airflow.providers.google.cloud.hooks.gcs import GCSHook
+
+        hook = GCSHook(gcp_conn_id=conn_id)
+        return cls(
+            hook, hook.get_credentials(), hook.get_conn().api_endpoint, bucket, conn_id, retry_window, log
+        )
+
+    @property
+    def failures(self) -> tuple[type[BaseException], ...]:
+        import requests
+        from google.auth.exceptions import GoogleAuthError
+
+        return GcsUploadError, requests.RequestException, GoogleAuthError
+
+    def upload(self, key: str, content_type: str, metadata: Mapping[str, str]) -> GcsObjectUpload:
+        from google.auth.transport.requests import AuthorizedSession
+
+        # A session per upload: uploads run on several threads, and requests' sessions are not
+        # meant to be shared between them.
+        return GcsObjectUpload(
+            AuthorizedSession(self.credentials),
+            self.bucket,
+            key,
+            content_type=content_type,
+            metadata=metadata,
+            endpoint=self.endpoint,
+            retry_window=self.retry_window,
+            log=self.log,
+        )
+
+    def link(self, key: str) -> str:
+        if self.endpoint.rstrip("/") != GCS_ENDPOINT:  # an emulator: the object's media URL
+            return f"{self.endpoint.rstrip('/')}/storage/v1/b/{self.bucket}/o/{quote(key, safe='')}?alt=media"
+        return _CONSOLE.format(bucket=self.bucket, key=quote(key))
+
+    def refusal(self, error: BaseException) -> NanoBananaDestinationError | None:
+        """The typed error for an answer no retry changes (no bucket, access refused), or None."""
+        if not isinstance(error, GcsUploadError) or error.status not in _REFUSED_STATUS:
+            return None
+        return NanoBananaDestinationError(
+            f"GCS {_REFUSED_STATUS[error.status]} for gs://{self.bucket} with conn_id={self.conn_id!r} "
+            f"({error}); it needs storage.objects.create on the bucket.\nNo retry can fix this: "
+            "correct the bucket or the permissions, then clear the task.",
+            uri=f"gs://{self.bucket}",
+            conn_id=self.conn_id,
+        )

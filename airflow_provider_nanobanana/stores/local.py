@@ -9,10 +9,15 @@ the next write of that key replaces.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import quote
+
+from airflow_provider_nanobanana.exceptions import NanoBananaDestinationError
 
 
 class LocalFileUpload:
@@ -22,6 +27,8 @@ class LocalFileUpload:
         self.path = path
         self.partial = path.with_name(f".{path.name}.partial")
         self._file: BinaryIO | None = None
+
+    multipart = False
 
     def write(self, data: bytes) -> None:
         if self._file is None:
@@ -56,3 +63,31 @@ def _fsync_directory(directory: Path) -> None:
         os.fsync(handle)
     finally:
         os.close(handle)
+
+
+@dataclass(frozen=True)
+class LocalWriter:
+    """Files under one directory (``file:///directory``): a mounted volume every worker shares,
+    since no task may rely on another task's local disk."""
+
+    directory: Path
+    log: logging.Logger
+    hook = None  # no Airflow hook: lineage names the files by their URIs
+    failures: tuple[type[BaseException], ...] = (OSError,)
+
+    def upload(self, key: str, content_type: str, metadata: Mapping[str, str]) -> LocalFileUpload:
+        return LocalFileUpload(self.directory / key)
+
+    def link(self, key: str) -> str:
+        return f"file://{quote(str(self.directory / key))}"
+
+    def refusal(self, error: BaseException) -> NanoBananaDestinationError | None:
+        """A directory this worker may not write, or that went away: no retry fixes either."""
+        if not isinstance(error, PermissionError | FileNotFoundError | NotADirectoryError):
+            return None
+        return NanoBananaDestinationError(
+            f"Could not write under {self.directory} ({error}).\nNo retry can fix this: make the "
+            "directory writable by the workers, then clear the task.",
+            uri=f"file://{self.directory}",
+            conn_id=None,
+        )

@@ -1,4 +1,4 @@
-"""Land the images of finished Nano Banana jobs in S3.
+"""Land the images of finished Nano Banana jobs in S3, or any store a URI names.
 
 Vendor links do not last (ModelsLab deletes images after 24 hours unless vendor-side S3 is set
 up) and a CDN is not the user's storage, so a DAG ends with this task. Importing this module
@@ -34,9 +34,14 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
         ``task.output``), or a list of them, such as a mapped task's output, or a list of outputs
         (templated). Downstream of mapped tasks, use ``trigger_rule="all_done"``: the images of
         the tasks that succeeded land, then the transfer fails naming the ones that did not.
-    :param s3_bucket: destination bucket (templated).
-    :param s3_prefix: key prefix (templated).
-    :param key_template: see :class:`~airflow_provider_nanobanana.s3.destination.S3Destination`.
+    :param destination_uri: where the images land, on any store (templated):
+        ``s3://bucket/prefix``, ``gs://bucket/prefix``, ``abfs://container@account/prefix``,
+        ``wasb://container@account/prefix`` or ``file:///directory``; or give ``s3_bucket``.
+    :param conn_id: the connection for ``destination_uri``'s store (default: Airflow's own for
+        the scheme; ``aws_conn_id`` for S3).
+    :param s3_bucket: destination S3 bucket, instead of ``destination_uri`` (templated).
+    :param s3_prefix: key prefix in ``s3_bucket`` (templated).
+    :param key_template: see :class:`~airflow_provider_nanobanana.stores.destination.Destination`.
     :param aws_conn_id: the Amazon connection for ``S3Hook``.
     :param prompt: the prompt, to record its sha256 when the summary has none (templated).
     :param include_prompt: also store the prompt text itself in the metadata.
@@ -55,6 +60,8 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
 
     template_fields: Sequence[str] = (
         "jobs",
+        "destination_uri",
+        "conn_id",
         "s3_bucket",
         "s3_prefix",
         "key_template",
@@ -68,7 +75,9 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
         self,
         *,
         jobs: Any,
-        s3_bucket: str,
+        destination_uri: str | None = None,
+        conn_id: str | None = None,
+        s3_bucket: str | None = None,
         s3_prefix: str = "nanobanana",
         key_template: str = DEFAULT_KEY_TEMPLATE,
         aws_conn_id: str | None = "aws_default",
@@ -85,8 +94,11 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
     ) -> None:
         kwargs["outlets"] = landing_outlets(kwargs.get("outlets"), asset_alias)
         super().__init__(**kwargs)
-        self.s3_prefix_template = s3_prefix  # as written, before Jinja renders it: the asset's name
+        # As written, before Jinja renders it: the asset's name.
+        self.destination_template = destination_uri if destination_uri is not None else s3_prefix
         self.jobs = jobs
+        self.destination_uri = destination_uri
+        self.conn_id = conn_id
         self.s3_bucket = s3_bucket
         self.s3_prefix = s3_prefix
         self.key_template = key_template
@@ -103,11 +115,19 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         from airflow_provider_nanobanana.exceptions import NanoBananaMissingImagesError
-        from airflow_provider_nanobanana.s3.destination import S3Destination
         from airflow_provider_nanobanana.s3.landing import as_job_list
+        from airflow_provider_nanobanana.stores.destination import Destination
         from airflow_provider_nanobanana.transfers.upstream import unsuccessful_upstream
 
-        destination = S3Destination(
+        if (self.destination_uri is None) == (self.s3_bucket is None):
+            from airflow_provider_nanobanana.validation import invalid
+
+            raise invalid(
+                "destination_uri", self.destination_uri, "either destination_uri or s3_bucket, one of the two"
+            )
+        destination = Destination(
+            uri=self.destination_uri,
+            conn_id=self.conn_id,
             bucket=self.s3_bucket,
             prefix=self.s3_prefix,
             key_template=self.key_template,
@@ -127,7 +147,7 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
             as_job_list(self.jobs),
             destination,
             prompt=self.prompt,
-            prefix_template=self.s3_prefix_template,
+            prefix_template=self.destination_template,
         )
         if missing := unsuccessful_upstream(context, self.upstream_task_ids):
             raise NanoBananaMissingImagesError(

@@ -22,7 +22,7 @@ GEMINI = "nanobanana_gemini_default"
 def test_without_s3_output_a_gemini_task_fails_before_paying(emulator, context, operator):
     with pytest.raises(NanoBananaInvalidRequestError, match="returns each image once") as raised:
         operator.execute(context)
-    assert raised.value.field == "s3_output"
+    assert raised.value.field == "destination"
     assert emulator.counters()["requests"] == {}
 
 
@@ -63,7 +63,7 @@ def test_an_s3_input_goes_to_gemini_inline_and_the_edit_lands_beside_it(
 def test_a_gemini_batch_lands_every_results_line_through_one_s3_client(
     emulator, context, nanobanana_bucket, monkeypatch
 ):
-    from airflow_provider_nanobanana.s3 import landing
+    from airflow_provider_nanobanana.s3 import writer as landing
 
     opened = []
     open_connection = landing.S3Connection.open

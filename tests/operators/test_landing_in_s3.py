@@ -19,6 +19,7 @@ from airflow_provider_nanobanana.exceptions import (
 from airflow_provider_nanobanana.operators.edit import NanoBananaEditImageOperator
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
 from airflow_provider_nanobanana.s3.operator_mixin import DESTINATIONS_ALIAS, destination_uri
+from airflow_provider_nanobanana.stores.destination import Destination
 from airflow_provider_nanobanana.transfers.images_to_s3 import NanoBananaImagesToS3Operator
 
 from .conftest import CONN_IDS, ledger_entry
@@ -95,17 +96,31 @@ def test_a_landing_is_one_event_on_its_destination_asset_with_the_objects_in_its
 
 
 @pytest.mark.parametrize(
-    ("bucket", "prefix", "uri"),
+    ("written", "uri"),
     [
-        ("imgs", "nanobanana", "s3://imgs/nanobanana"),
-        ("imgs", "/a/b/", "s3://imgs/a/b"),
-        ("imgs", "a/{{ ds }}/b", "s3://imgs/a"),
-        ("imgs", "a/run-{{ ds }}", "s3://imgs/a"),
-        ("imgs", "run-{% if x %}x{% endif %}", "s3://imgs/"),
+        ({"bucket": "imgs", "prefix": "nanobanana"}, "s3://imgs/nanobanana"),
+        ({"bucket": "imgs", "prefix": "/a/b/"}, "s3://imgs/a/b"),
+        ({"bucket": "imgs", "prefix": "a/{{ ds }}/b"}, "s3://imgs/a"),
+        ({"bucket": "imgs", "prefix": "a/run-{{ ds }}"}, "s3://imgs/a"),
+        ({"bucket": "imgs", "prefix": "run-{% if x %}x{% endif %}"}, "s3://imgs/"),
+        ({"uri": "s3://imgs/a/{{ ds }}"}, "s3://imgs/a"),
+        ({"uri": "gs://imgs/a/{{ ds }}/b"}, "gs://imgs/a"),
+        ({"uri": "gs://{{ 'im' }}gs/a/b"}, "gs://imgs/"),
+        ({"uri": "wasb://imgs@acct/run-{{ ds }}"}, "wasb://imgs@acct.blob.core.windows.net/"),
+        ({"uri": "abfs://imgs@acct.dfs.core.windows.net/x"}, "abfs://imgs@acct.dfs.core.windows.net/x"),
+        ({"uri": "file:///data/images/{{ ds }}"}, "file:///data/images"),
     ],
 )
-def test_the_destination_asset_is_the_prefix_before_any_jinja_in_whole_segments(bucket, prefix, uri):
-    assert destination_uri(bucket, prefix) == uri
+def test_the_destination_asset_is_the_prefix_before_any_jinja_in_whole_segments(written, uri):
+    import jinja2
+
+    template = written.get("uri") or written["prefix"]
+    rendered = {
+        name: jinja2.Template(value).render(ds="2026-01-01", x=True) for name, value in written.items()
+    }
+    destination = Destination.from_mapping(rendered, name="destination").checked()
+
+    assert destination_uri(destination, template) == uri
 
 
 def test_the_transfer_takes_a_list_of_jobs_such_as_a_mapped_tasks_output(

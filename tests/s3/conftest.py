@@ -9,8 +9,8 @@ import pytest
 
 from airflow_provider_nanobanana.hooks.registry import hook_for_vendor
 from airflow_provider_nanobanana.jobs import ImageJobRequest, JobKind
-from airflow_provider_nanobanana.s3.destination import S3Destination
 from airflow_provider_nanobanana.s3.landing import land_jobs
+from airflow_provider_nanobanana.stores.destination import Destination
 from airflow_provider_nanobanana.summary import summarize
 from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
@@ -43,7 +43,7 @@ def land(nanobanana_s3, nanobanana_bucket):
     """Land summaries in this test's bucket; settings override the destination's defaults."""
 
     def run(*jobs: dict[str, Any], prompt: str | None = None, **settings: Any) -> list[dict[str, Any]]:
-        destination = S3Destination(**{"bucket": nanobanana_bucket, **settings})
+        destination = Destination(**{"bucket": nanobanana_bucket, **settings})
         return land_jobs(list(jobs), destination, RUN, prompt=prompt, log=LOG)
 
     return run

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_nanobanana.exceptions import NanoBananaInvalidRequestError
-from airflow_provider_nanobanana.s3.destination import S3Destination
 from airflow_provider_nanobanana.s3.keys import (
     DEFAULT_KEY_TEMPLATE,
     check_key_template,
     normalize_prefix,
     render_key,
 )
+from airflow_provider_nanobanana.stores.destination import Destination
 
 VALUES = {
     "vendor": "acedata",
@@ -92,25 +92,26 @@ def test_prefixes_with_empty_or_dot_segments_are_refused(prefix):
 )
 def test_destination_settings_are_checked_with_the_field_named(settings, field, hint):
     with pytest.raises(NanoBananaInvalidRequestError) as caught:
-        S3Destination(**settings).checked()
+        Destination(**settings).checked()
     assert caught.value.field == field
     assert hint in str(caught.value)
 
 
 def test_a_destination_dict_with_an_unknown_setting_names_it():
     with pytest.raises(NanoBananaInvalidRequestError) as caught:
-        S3Destination.from_mapping({"bucket": "images", "prefx": "art"}, name="s3_output")
+        Destination.from_mapping({"bucket": "images", "prefx": "art"}, name="s3_output")
     assert caught.value.field == "s3_output.prefx"
 
 
-def test_a_destination_dict_needs_a_bucket():
+def test_a_destination_dict_needs_a_uri_or_a_bucket():
     with pytest.raises(NanoBananaInvalidRequestError) as caught:
-        S3Destination.from_mapping({"prefix": "art"}, name="s3_output")
-    assert caught.value.field == "s3_output.bucket"
+        Destination.from_mapping({"prefix": "art"}, name="s3_output")
+    assert caught.value.field == "s3_output.uri"
+    assert "'bucket'" in str(caught.value)
 
 
 def test_upload_arguments_add_content_type_metadata_and_the_s3hook_options():
-    destination = S3Destination(
+    destination = Destination(
         bucket="images",
         encrypt=True,
         acl_policy="bucket-owner-full-control",

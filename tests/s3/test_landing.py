@@ -172,7 +172,7 @@ def test_a_partial_failure_names_the_missing_image_and_keeps_the_landed_one(
         land(job, max_concurrency=1)
     assert caught.value.index == 0
     assert str(caught.value).startswith("1 of 2 images were not landed")
-    assert "The 1 others are in S3" in str(caught.value)
+    assert "The 1 others are in s3://" in str(caught.value)
     assert [key.rsplit("/", 1)[1] for key in stored_objects(nanobanana_s3, nanobanana_bucket)] == [
         f"{job['job_id']}_1.png"
     ]

@@ -5,13 +5,14 @@ from the npm registry; block lists) and the local file system."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from pathlib import Path
 
 import pytest
 
-from airflow_provider_nanobanana.stores.azure import AzureBlobUpload, azure_blob_upload
-from airflow_provider_nanobanana.stores.gcs import CHUNK_UNIT, GcsObjectUpload, gcs_object_upload
+from airflow_provider_nanobanana.stores.azure import AzureBlobUpload, AzureWriter
+from airflow_provider_nanobanana.stores.gcs import CHUNK_UNIT, GcsObjectUpload, GcsWriter
 from airflow_provider_nanobanana.stores.local import LocalFileUpload
 
 from .conftest import BUCKET
@@ -125,7 +126,8 @@ def test_an_aborted_azure_upload_leaves_no_blob(azure_container):
 
 def test_a_gcs_upload_is_authorised_through_airflow_s_gcs_connection(gcs, gcs_connection):
     body = os.urandom(5000)
-    upload = gcs_object_upload(gcs_connection, BUCKET, "via-hook.png", content_type="image/png", metadata={})
+    writer = GcsWriter.open(BUCKET, gcs_connection, 0, logging.getLogger(__name__))
+    upload = writer.upload("via-hook.png", "image/png", {})
 
     upload.write(body)
     upload.complete({"sha256": hashlib.sha256(body).hexdigest()})
@@ -135,7 +137,10 @@ def test_a_gcs_upload_is_authorised_through_airflow_s_gcs_connection(gcs, gcs_co
 
 def test_an_azure_upload_goes_through_airflow_s_wasb_connection(azure_container, wasb_connection):
     body = os.urandom(5000)
-    upload = azure_blob_upload(wasb_connection, BUCKET, "via-hook.png", content_type="image/png", metadata={})
+    writer = AzureWriter.open(
+        "wasb", BUCKET, "devstoreaccount1", wasb_connection, 0, logging.getLogger(__name__)
+    )
+    upload = writer.upload("via-hook.png", "image/png", {})
 
     upload.write(body)
     upload.complete({"sha256": hashlib.sha256(body).hexdigest()})

@@ -47,7 +47,7 @@ class AzureBlobUpload:
         retry_window: float = 0.0,
         log: logging.Logger | None = None,
     ) -> None:
-        self.blob, self.content_type, self.metadata = blob, content_type, dict(metadata)
+        self.blob, self.content_type, self.metadata = blob, content_type, _azure_names(metadata)
         self.block_bytes = block_bytes
         self.retry_window, self.log = retry_window, log or logging.getLogger(__name__)
         self._pending = PendingBytes()
@@ -73,7 +73,7 @@ class AzureBlobUpload:
             lambda: self.blob.commit_block_list(
                 [BlobBlock(block_id=block_id) for block_id in self._block_ids],
                 content_settings=ContentSettings(content_type=self.content_type),
-                metadata={**self.metadata, **metadata_if_single},
+                metadata={**self.metadata, **_azure_names(metadata_if_single)},
             ),
             "the block list",
         )
@@ -97,6 +97,11 @@ class AzureBlobUpload:
             store="Azure Storage",
             transient=is_transient,
         )
+
+
+def _azure_names(metadata: Mapping[str, str]) -> dict[str, str]:
+    """Azure metadata names are C# identifiers: ``job-id`` is stored as ``job_id``."""
+    return {name.replace("-", "_"): value for name, value in metadata.items()}
 
 
 def is_transient(error: BaseException) -> bool:
@@ -134,7 +139,7 @@ class AzureWriter:
         retry_window: float,
         log: logging.Logger,
     ) -> AzureWriter:
-        hook, service = _blob_service(scheme, conn_id)
+        hook, service = blob_service(scheme, conn_id)
         return cls(hook, service, scheme, container, account, conn_id, retry_window, log)
 
     @property
@@ -174,7 +179,7 @@ class AzureWriter:
         )
 
 
-def _blob_service(scheme: str, conn_id: str | None) -> tuple[Any, Any]:
+def blob_service(scheme: str, conn_id: str | None) -> tuple[Any, Any]:
     """The Airflow hook of ``conn_id`` and a ``BlobServiceClient`` with its credential."""
     if scheme == "wasb":
         from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
@@ -186,4 +191,7 @@ def _blob_service(scheme: str, conn_id: str | None) -> tuple[Any, Any]:
 
     hook = AzureDataLakeStorageV2Hook(adls_conn_id=conn_id)
     lake = hook.get_conn()
-    return hook, BlobServiceClient(lake.url.replace(".dfs.", ".blob.", 1), credential=lake.credential)
+    credential = lake.credential
+    if hasattr(credential, "account_key"):  # a shared key: the Data Lake client's own policy type
+        credential = {"account_name": credential.account_name, "account_key": credential.account_key}
+    return hook, BlobServiceClient(lake.url.replace(".dfs.", ".blob.", 1), credential=credential)

@@ -41,27 +41,29 @@ def check_container(location: Location, conn_id: str | None, log: logging.Logger
 
         found = GCSHook(gcp_conn_id=conn_id).get_conn().lookup_bucket(location.container) is not None
         what = f"GCS bucket {location.container!r}"
-    elif scheme == "wasb":
-        from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
+    elif scheme in ("wasb", "abfs"):  # ADLS too through its blob endpoint, where images go
+        from airflow_provider_nanobanana.stores.azure import blob_service
 
-        service = WasbHook(wasb_conn_id=conn_id).get_conn()
+        _, service = blob_service(scheme, conn_id)
         found = service.get_container_client(location.container).exists()
         what = f"Azure container {location.container!r} of {location.account}"
-    elif scheme == "abfs":
-        from airflow.providers.microsoft.azure.hooks.data_lake import AzureDataLakeStorageV2Hook
-
-        lake = AzureDataLakeStorageV2Hook(adls_conn_id=conn_id).get_conn()
-        found = lake.get_file_system_client(location.container).exists()
-        what = f"ADLS file system {location.container!r} of {location.account}"
     elif scheme == "file":
-        directory = Path(location.container)
+        # Folders below it are made as images land (a run's date, say): what must be there is
+        # the nearest one that exists, and writable.
+        wanted = Path("/", location.prefix)
+        directory = next(path for path in (wanted, *wanted.parents) if path.exists())
         found = directory.is_dir() and os.access(directory, os.W_OK | os.X_OK)
-        what = f"directory {location.container} (writable by this worker)"
+        what = f"path {directory}" + (
+            "" if directory == wanted else f" (the nearest existing part of {wanted})"
+        )
     else:
         raise ValueError(f"{scheme}:// is checked by s3/bucket_check.py")
     if not found:
         by = f" to conn_id={conn_id!r}" if conn_id else ""
-        raise NanoBananaDestinationError(
-            f"The {what} does not exist or is not visible{by}.{_REMEDY}", uri=location.uri, conn_id=conn_id
+        problem = (
+            "is not a directory this worker may write"
+            if scheme == "file"
+            else f"does not exist or is not visible{by}"
         )
+        raise NanoBananaDestinationError(f"The {what} {problem}.{_REMEDY}", uri=location.uri, conn_id=conn_id)
     log.info("The %s is there and this connection reaches it.", what)

@@ -120,7 +120,7 @@ class Destination:
         """The URI of the object ``key`` names in this destination's container."""
         location = self.location
         if location.store.scheme == "file":
-            return f"file://{location.container.rstrip('/')}/{key}"
+            return f"file:///{key}"
         where = f"{location.container}@{location.account}" if location.account else location.container
         return f"{location.store.scheme}://{where}/{key}"
 
@@ -144,9 +144,9 @@ class Destination:
         return self._checked()
 
     def _from_uri(self) -> Destination:
-        if self.bucket is not None:
-            raise invalid("uri", self.uri, "either uri or bucket (and prefix), not both")
         location = parse_location("uri", self.uri)
+        if self.bucket not in (None, location.container):  # checked() again keeps its own
+            raise invalid("uri", self.uri, "either uri or bucket (and prefix), not both")
         scheme = location.store.scheme
         if scheme != "s3":
             for name in _S3_ONLY:

@@ -41,8 +41,9 @@ _AZURE_HOSTS = {"abfs": "dfs.core.windows.net", "wasb": "blob.core.windows.net"}
 
 @dataclass(frozen=True)
 class Location:
-    """One destination: ``container`` is the bucket, Azure container or, for files, the directory
-    images go under (``prefix`` is then empty); ``account`` is Azure's storage account."""
+    """One destination: ``container`` is the bucket, Azure container or, for files, ``/`` (the
+    path is the prefix, so keys are paths, as on the other stores); ``account`` is Azure's
+    storage account."""
 
     store: Store
     container: str
@@ -52,7 +53,7 @@ class Location:
     @property
     def uri(self) -> str:
         if self.store.scheme == "file":
-            return f"file://{self.container}"
+            return f"file:///{self.prefix}"
         where = f"{self.container}@{self.account}" if self.account else self.container
         return f"{self.store.scheme}://{where}/{self.prefix}".rstrip("/")
 
@@ -70,7 +71,7 @@ def parse_location(field: str, uri: str) -> Location:
     if store.scheme == "file":
         if parts.netloc or not parts.path.startswith("/"):
             raise invalid(field, uri, "an absolute path, file:///like/this")
-        return Location(store, parts.path.rstrip("/") or "/", "")
+        return Location(store, "/", parts.path.strip("/"))
     prefix = parts.path.strip("/")
     if store.scheme in _AZURE_HOSTS:
         container, _, host = parts.netloc.partition("@")

@@ -8,12 +8,15 @@ import os
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from deployment.services import wait_for_port
+from s3.conftest import finished_job  # noqa: F401  (a fixture: a real finished job on the emulator)
 
 BUCKET = "images"
 
@@ -130,3 +133,96 @@ def wasb_connection(azurite, azure_container, monkeypatch) -> str:
         json.dumps({"conn_type": "wasb", "extra": {"connection_string": azurite}}),
     )
     return "nanobanana_wasb"
+
+
+@pytest.fixture
+def adls_connection(azurite, azure_container, monkeypatch) -> str:
+    """An ADLS (``abfs://``) connection: Azurite has no DFS API, but the blob endpoint is where
+    this package writes ADLS objects anyway."""
+    pytest.importorskip("airflow.providers.microsoft.azure")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NANOBANANA_ADLS",
+        json.dumps({"conn_type": "adls", "extra": {"connection_string": azurite}}),
+    )
+    return "nanobanana_adls"
+
+
+@dataclass
+class StoreUnderTest:
+    """One store as a test sees it: where a prefix lives as a URI, and what is stored there."""
+
+    scheme: str
+    root: str  # the container's URI, without a trailing slash
+    conn_id: str | None
+    objects: Callable[[str], dict[str, bytes]]  # key -> body, for every key under a prefix
+    metadata: Callable[[str], dict[str, str]]
+
+    def uri(self, prefix: str) -> str:
+        return f"{self.root}/{prefix}"
+
+    def object_uri(self, key: str) -> str:
+        """Keys are paths in the bucket or container; on a file system, from its root."""
+        return f"file:///{key}" if self.scheme == "file" else f"{self.root}/{key}"
+
+
+def _gcs_store(request) -> StoreUnderTest:
+    conn_id = request.getfixturevalue("gcs_connection")
+    bucket = request.getfixturevalue("gcs")[1]
+    return StoreUnderTest(
+        "gs",
+        f"gs://{BUCKET}",
+        conn_id,
+        lambda prefix: {blob.name: blob.download_as_bytes() for blob in bucket.list_blobs(prefix=prefix)},
+        lambda key: bucket.get_blob(key).metadata or {},
+    )
+
+
+def _azure_store(scheme: str, fixture: str):
+    def build(request) -> StoreUnderTest:
+        conn_id = request.getfixturevalue(fixture)
+        container = request.getfixturevalue("azure_container")
+        return StoreUnderTest(
+            scheme,
+            f"{scheme}://{BUCKET}@{AZURITE_ACCOUNT}.{_AZURE_SERVICE[scheme]}.core.windows.net",
+            conn_id,
+            lambda prefix: {
+                blob.name: container.get_blob_client(blob.name).download_blob().readall()
+                for blob in container.list_blobs(name_starts_with=prefix)
+            },
+            lambda key: container.get_blob_client(key).get_blob_properties().metadata,
+        )
+
+    return build
+
+
+def _file_store(request) -> StoreUnderTest:
+    root = request.getfixturevalue("tmp_path") / "landed"
+    root.mkdir()
+
+    def objects(prefix: str) -> dict[str, bytes]:
+        """Every file under ``prefix``, hidden ones too, by its key: its path without the first /."""
+        files = sorted(path for path in (root / prefix).rglob("*") if path.is_file())
+        return {str(path).lstrip("/"): path.read_bytes() for path in files}
+
+    return StoreUnderTest("file", f"file://{root}", None, objects, lambda key: {})
+
+
+_AZURE_SERVICE = {"wasb": "blob", "abfs": "dfs"}
+_STORES = {
+    "gs": _gcs_store,
+    "wasb": _azure_store("wasb", "wasb_connection"),
+    "abfs": _azure_store("abfs", "adls_connection"),
+    "file": _file_store,
+}
+
+
+@pytest.fixture(params=list(_STORES))
+def store(request) -> StoreUnderTest:
+    """Each store the package lands in besides S3, over its real API (or the file system)."""
+    return _STORES[request.param](request)
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A prefix of this test's own: the stores' servers live for the whole module."""
+    return f"t-{uuid.uuid4().hex[:12]}"

@@ -36,8 +36,10 @@ def test_an_azure_container_that_is_there_passes_and_a_missing_one_fails_naming_
     assert "Azure container 'missing'" in str(error.value)
 
 
-def test_a_local_directory_must_exist(tmp_path):
+def test_a_local_path_must_lead_to_a_directory_this_worker_may_write(tmp_path):
     check_container(parse_location("output", f"file://{tmp_path}"), None, LOG)
+    check_container(parse_location("output", f"file://{tmp_path}/made/as/images/land"), None, LOG)
+    (tmp_path / "a-file").write_text("")
 
-    with pytest.raises(NanoBananaDestinationError, match="does not exist"):
-        check_container(parse_location("output", f"file://{tmp_path}/missing"), None, LOG)
+    with pytest.raises(NanoBananaDestinationError, match="is not a directory this worker may write"):
+        check_container(parse_location("output", f"file://{tmp_path}/a-file/images"), None, LOG)

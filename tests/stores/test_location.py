@@ -30,7 +30,7 @@ from airflow_provider_nanobanana.stores.providers import provider_hooks
             "acct01.blob.core.windows.net",
             "wasb_default",
         ),
-        ("file:///srv/images/", "/srv/images", "", None, None),
+        ("file:///srv/images/", "/", "srv/images", None, None),
     ],
 )
 def test_each_store_s_uri_names_its_container_prefix_and_default_connection(

@@ -45,7 +45,11 @@ def _child(tool: str, job: dict, emulator_url: str, large: int, bucket: str) -> 
             from airflow_provider_nanobanana.stores.destination import Destination
             from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
-            destination = Destination(bucket=bucket, prefix=prefix)
+            if "://" in bucket:  # another store, as a test of it asks
+                conn_id = os.environ.get("NANOBANANA_BENCH_CONN_ID") or None
+                destination = Destination(uri=f"{bucket}/{prefix}", conn_id=conn_id)
+            else:
+                destination = Destination(bucket=bucket, prefix=prefix)
             return land_jobs(
                 [job],
                 destination,
@@ -78,10 +82,11 @@ def _child(tool: str, job: dict, emulator_url: str, large: int, bucket: str) -> 
 
 
 def measure_transfer(
-    tool: str, job: dict, emulator: Emulator, large: int, bucket: str = BUCKET
+    tool: str, job: dict, emulator: Emulator, large: int, bucket: str = BUCKET, conn_id: str | None = None
 ) -> dict[str, Any]:
     """Move ``job``'s first image padded to ``large`` bytes with ``tool`` (``ours`` or ``peer``) in
-    a child process; return its wall time, peak RSS growth and, for ours, the landed objects."""
+    a child process; return its wall time, peak RSS growth and, for ours, the landed objects.
+    ``bucket`` may be another store's URI (ours only), written through ``conn_id``."""
     emulator.configure(image_padding_bytes=0)
     answer = subprocess.run(
         [
@@ -97,7 +102,7 @@ def measure_transfer(
         check=True,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
+        env={**os.environ, "PYTHONPATH": os.getcwd(), "NANOBANANA_BENCH_CONN_ID": conn_id or ""},
         timeout=600,
     )
     return json.loads(answer.stdout.strip().splitlines()[-1])

@@ -21,7 +21,7 @@ from s3.conftest import finished_job  # noqa: F401  (a fixture: a real finished 
 BUCKET = "images"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -30,7 +30,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def gcs_endpoint() -> Iterator[str]:
     emulator = pytest.importorskip("gcp_storage_emulator.server")
-    port = _free_port()
+    port = free_port()
     server = emulator.create_server("127.0.0.1", port, in_memory=True, default_bucket=BUCKET)
     server.start()
     try:
@@ -69,17 +69,14 @@ def _azurite_blob_command(cache: Path) -> Path:
     return command
 
 
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory) -> Iterator[str]:
-    """Azurite's blob service; yields its connection string."""
-
+def start_azurite(port: int, data: Path) -> subprocess.Popen:
+    """Azurite's blob service on ``port``, keeping its blobs in ``data`` (so a restart keeps them)."""
     cache = Path(os.environ.get("NANOBANANA_NODE_CACHE", Path.home() / ".cache" / "nanobanana-node"))
-    port = _free_port()
-    data = tmp_path_factory.mktemp("azurite")
+    command = _azurite_blob_command(cache)
     log = data / "azurite.log"
     server = subprocess.Popen(
         [
-            str(_azurite_blob_command(cache)),
+            str(command),
             "--silent",
             "--location",
             str(data),
@@ -89,15 +86,27 @@ def azurite(tmp_path_factory) -> Iterator[str]:
             str(port),
             "--skipApiVersionCheck",
         ],
-        stdout=log.open("wb"),
+        stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
+    wait_for_port(port, 30, "Azurite", log)
+    return server
+
+
+def azurite_connection_string(port: int) -> str:
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+        f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
+    )
+
+
+@pytest.fixture(scope="module")
+def azurite(tmp_path_factory) -> Iterator[str]:
+    """Azurite's blob service; yields its connection string."""
+    port = free_port()
+    server = start_azurite(port, tmp_path_factory.mktemp("azurite"))
     try:
-        wait_for_port(port, 30, "Azurite", log)
-        yield (
-            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
-            f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
-        )
+        yield azurite_connection_string(port)
     finally:
         server.terminate()
         server.wait(timeout=10)

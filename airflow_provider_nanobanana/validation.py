@@ -25,7 +25,8 @@ MAX_PROMPT_CHARS = 30_000
 # C0 controls but tab, newline and carriage return, and DEL: no prompt means them, and a NUL
 # truncates the text in some upstream services.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-S3_SCHEME = "s3://"
+# Input images an operator reads from a store before sending (``stores/inputs.py``).
+STORED_SCHEMES = ("s3://", "gs://", "abfs://", "wasb://", "file://")
 _OPTIONS_ALLOWED = "a dict of vendor settings, or the text of a JSON object"
 
 
@@ -142,15 +143,21 @@ def check_options(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+def is_stored(value: Any) -> bool:
+    """Whether ``value`` names an object in a store (which vendors cannot read themselves)."""
+    return isinstance(value, str) and re.match(r"^(s3|gs|abfs|wasb|file)://[^/]*/.+", value) is not None
+
+
 def check_url(field: str, value: Any, *, data_uri_limit: int | None = None) -> str:
     """An http(s) URL or, where the vendor takes images inline, a base64 data URI.
 
-    ``s3://bucket/key`` passes too: operators validate a request before they read its S3 inputs
-    (so a wrong image count fails before any download), and hooks refuse to *send* one.
+    A stored object's URI (``s3://bucket/key``, ``gs://``, ``abfs://``, ``wasb://``, ``file://``)
+    passes too: operators validate a request before they read its stored inputs (so a wrong image
+    count fails before any download), and hooks refuse to *send* one.
     """
     if isinstance(value, str) and value.startswith(("http://", "https://")):
         return value
-    if isinstance(value, str) and re.match(r"^s3://[^/]+/.+", value):
+    if is_stored(value):
         return value
     if data_uri_limit is None:
         raise invalid(field, value, "an http(s) URL")

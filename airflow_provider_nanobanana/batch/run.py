@@ -47,6 +47,7 @@ from airflow_provider_nanobanana.polling import TRANSIENT_POLL_ERRORS, job_faile
 from airflow_provider_nanobanana.spend.estimate import EPSILON, Estimate
 from airflow_provider_nanobanana.spend.prices import Price
 from airflow_provider_nanobanana.summary import summarize
+from airflow_provider_nanobanana.validation import is_stored
 
 # How long an item the vendor turned away without accepting it (429 without Retry-After, 5xx)
 # waits before it is sent again.
@@ -408,15 +409,15 @@ class BatchRun:
         return fits
 
     def _resolved(self, index: int) -> ImageJobRequest | None:
-        """``s3://`` inputs become data URIs or presigned URLs at send time (presigned URLs
-        expire); an item whose inputs cannot be read is refused, unpaid."""
+        """Stored inputs (``s3://``, ``gs://``, ...) become data URIs or signed URLs at send time
+        (signed URLs expire); an item whose inputs cannot be read is refused, unpaid."""
         request = self.requests[index]
-        if not any(image.startswith("s3://") for image in request.images):
+        if not any(is_stored(image) for image in request.images):
             return request
-        from airflow_provider_nanobanana.s3.inputs import resolve_s3_inputs
+        from airflow_provider_nanobanana.stores.inputs import resolve_stored_inputs
 
         try:
-            images = resolve_s3_inputs(
+            images = resolve_stored_inputs(
                 request.images,
                 inline_limit=self.hook.inline_image_limit,
                 aws_conn_id=self.settings.aws_conn_id,

@@ -43,7 +43,7 @@ from airflow_provider_nanobanana.polling import (
     next_poll_delay,
 )
 from airflow_provider_nanobanana.spend.prices import BilledAs, Price, parse_prices, price_of
-from airflow_provider_nanobanana.validation import S3_SCHEME, invalid
+from airflow_provider_nanobanana.validation import invalid, is_stored
 
 USER_AGENT = f"airflow-provider-nanobanana/{__version__}"
 # Jobs asked about at once by get_jobs where the vendor has no batch status endpoint.
@@ -226,9 +226,11 @@ class NanoBananaBaseHook(BaseHook):
         }
 
     def _prepare(self, call: ApiCall, settings: ConnectionSettings) -> dict[str, Any]:
-        if call.is_submission and (s3_input := _first_s3_reference(call.body)):
+        if call.is_submission and (stored := _first_stored_reference(call.body)):
             raise invalid(
-                "images", s3_input, "http(s) URLs or data URIs; operators turn s3:// inputs into them"
+                "images",
+                stored,
+                "http(s) URLs or data URIs; operators turn stored inputs (s3://, gs://, ...) into them",
             )
         body, headers = self._authenticate(call, settings.api_key.reveal())
         prepared: dict[str, Any] = {
@@ -536,9 +538,10 @@ class NanoBananaBaseHook(BaseHook):
         """Make one unbilled authenticated call; return a success message or raise."""
 
 
-def _first_s3_reference(value: Any) -> str | None:
-    """The first ``s3://`` string anywhere in a request body: vendors cannot read those."""
+def _first_stored_reference(value: Any) -> str | None:
+    """The first stored object's URI (``s3://``, ``gs://``, ...) anywhere in a request body:
+    vendors cannot read those."""
     if isinstance(value, str):
-        return value if value.startswith(S3_SCHEME) else None
+        return value if is_stored(value) else None
     items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-    return next((found for item in items if (found := _first_s3_reference(item))), None)
+    return next((found for item in items if (found := _first_stored_reference(item))), None)

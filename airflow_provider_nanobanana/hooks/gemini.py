@@ -147,7 +147,9 @@ def build_request(request: ImageJobRequest, default_model: str) -> tuple[str, di
     if request.kind is JobKind.GENERATE:
         check.reject_unsupported(VENDOR, "generate", {"images": request.images})
     elif not request.images:
-        raise check.invalid("images", [], "at least one image (a data URI or an s3:// object) to edit")
+        raise check.invalid(
+            "images", [], "at least one image (a data URI or a stored object such as s3://) to edit"
+        )
     elif request.kind is JobKind.IMG2IMG and len(request.images) != 1:
         raise check.invalid("images", list(request.images), "exactly one reference image for img2img")
     if len(request.images) > rules.max_images:
@@ -203,12 +205,16 @@ def _model_choice(field: str, value: Any, model: str) -> str:
 
 
 def _inline_part(field: str, image: str) -> tuple[dict[str, Any] | None, int]:
-    """A data URI as an ``inlineData`` part; an ``s3://`` input passes (the operator reads it
-    later into a data URI). Gemini cannot fetch http(s) URLs."""
-    if isinstance(image, str) and image.startswith(check.S3_SCHEME):
+    """A data URI as an ``inlineData`` part; a stored input (``s3://``, ``gs://``, ...) passes
+    (the operator reads it later into a data URI). Gemini cannot fetch http(s) URLs."""
+    if check.is_stored(image):
         return None, 0
     if isinstance(image, str) and image.startswith(("http://", "https://")):
-        raise check.invalid(field, image, "a data URI or an s3:// object: Gemini takes input images inline")
+        raise check.invalid(
+            field,
+            image,
+            "a data URI or a stored object (s3://, gs://, ...): Gemini takes input images inline",
+        )
     check.check_url(field, image, data_uri_limit=IMAGE_LIMIT)
     match = _DATA_URI.match(image)
     assert match is not None  # check_url accepted it as a data URI

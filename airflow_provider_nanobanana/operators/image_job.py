@@ -58,9 +58,10 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
     :param conn_id: a ``nanobanana_modelslab`` or ``nanobanana_acedata`` connection; it decides the
         vendor. Moving a DAG to the other vendor is a ``conn_id`` change (plus vendor options).
     :param prompt: what to draw or change (templated).
-    :param images: input image URLs, ``s3://bucket/key`` objects (sent as presigned URLs, or to
-        AceData inline as data URIs up to 10 MB; see :mod:`~airflow_provider_nanobanana.s3.inputs`),
-        or for AceData ``data:image/...;base64,`` URIs (templated).
+    :param images: input image URLs, stored objects (``s3://``, ``gs://``, ``abfs://``,
+        ``wasb://``, ``file://``; sent as signed URLs, or inline as data URIs where the vendor takes
+        them; see :mod:`~airflow_provider_nanobanana.stores.inputs`), or for AceData
+        ``data:image/...;base64,`` URIs (templated).
     :param model: vendor model name; ModelsLab v7 ``nano-banana-t2i``/``nano-banana``/``nano-banana-pro``,
         AceData ``nano-banana``, ``nano-banana-2``, ``nano-banana-pro``, ``nano-banana-2-lite`` and the
         ``:official`` variants (templated).
@@ -214,8 +215,8 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
         )
         from airflow_provider_nanobanana.ledger.finished import finished_by, sweep_confirmed_entries
         from airflow_provider_nanobanana.ledger.job import JobLedger
-        from airflow_provider_nanobanana.s3.inputs import resolve_s3_inputs
         from airflow_provider_nanobanana.spend.estimate import Estimate, check_cap_value, check_dry_run
+        from airflow_provider_nanobanana.stores.inputs import resolve_stored_inputs
         from airflow_provider_nanobanana.validation import check_choice
 
         check_choice("on_unknown_submission", self.on_unknown_submission, UNKNOWN_SUBMISSION_CHOICES)
@@ -224,8 +225,8 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
         destination = self._destination()  # a bad S3 setting fails now, before anything is paid for
         with self._hook() as hook:
             self.require_landing_for(hook, destination)
-            hook.validate(request)  # with s3:// inputs as given, before any of them is read
-            images = resolve_s3_inputs(
+            hook.validate(request)  # with stored inputs as given, before any of them is read
+            images = resolve_stored_inputs(
                 request.images,
                 inline_limit=hook.inline_image_limit,
                 aws_conn_id=self.aws_conn_id,

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from airflow_provider_nanobanana.exceptions import NanoBananaInvalidRequestError
-from airflow_provider_nanobanana.s3.inputs import resolve_s3_inputs
+from airflow_provider_nanobanana.stores.inputs import resolve_stored_inputs
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
 LOG = logging.getLogger("tests.s3")
@@ -22,7 +22,7 @@ def stored_png(nanobanana_s3, nanobanana_bucket) -> str:
 
 
 def resolve(images, inline_limit):
-    return resolve_s3_inputs(images, inline_limit=inline_limit, aws_conn_id="aws_default", log=LOG)
+    return resolve_stored_inputs(images, inline_limit=inline_limit, aws_conn_id="aws_default", log=LOG)
 
 
 def test_a_vendor_taking_inline_images_gets_a_data_uri_of_the_object(stored_png):
@@ -50,7 +50,7 @@ def test_a_missing_object_is_refused_by_position(nanobanana_s3, nanobanana_bucke
     with pytest.raises(NanoBananaInvalidRequestError) as caught:
         resolve(["https://example.com/a.png", f"s3://{nanobanana_bucket}/nope.png"], inline_limit=None)
     assert caught.value.field == "images[1]"
-    assert "an existing S3 object" in str(caught.value)
+    assert "an existing Amazon S3 object" in str(caught.value)
 
 
 @pytest.mark.parametrize("inline_limit", [None, 10 * 1024 * 1024])

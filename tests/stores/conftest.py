@@ -121,27 +121,31 @@ def azure_container(azurite: str) -> Any:
     return container
 
 
+def _connection(monkeypatch, conn_id: str, default_conn_id: str, connection: dict) -> str:
+    """``conn_id``, and the store's default connection (what inputs are read with), as ``connection``."""
+    for name in (conn_id, default_conn_id):
+        monkeypatch.setenv(f"AIRFLOW_CONN_{name.upper()}", json.dumps(connection))
+    return conn_id
+
+
 @pytest.fixture
 def gcs_connection(gcs_endpoint, monkeypatch) -> str:
     pytest.importorskip("airflow.providers.google")
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_endpoint)
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_NANOBANANA_GCS",
-        json.dumps(
-            {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": "test"}}
-        ),
+    extra = {"is_anonymous": True, "project": "test"}
+    return _connection(
+        monkeypatch,
+        "nanobanana_gcs",
+        "google_cloud_default",
+        {"conn_type": "google_cloud_platform", "extra": extra},
     )
-    return "nanobanana_gcs"
 
 
 @pytest.fixture
 def wasb_connection(azurite, azure_container, monkeypatch) -> str:
     pytest.importorskip("airflow.providers.microsoft.azure")
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_NANOBANANA_WASB",
-        json.dumps({"conn_type": "wasb", "extra": {"connection_string": azurite}}),
-    )
-    return "nanobanana_wasb"
+    connection = {"conn_type": "wasb", "extra": {"connection_string": azurite}}
+    return _connection(monkeypatch, "nanobanana_wasb", "wasb_default", connection)
 
 
 @pytest.fixture
@@ -149,11 +153,8 @@ def adls_connection(azurite, azure_container, monkeypatch) -> str:
     """An ADLS (``abfs://``) connection: Azurite has no DFS API, but the blob endpoint is where
     this package writes ADLS objects anyway."""
     pytest.importorskip("airflow.providers.microsoft.azure")
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_NANOBANANA_ADLS",
-        json.dumps({"conn_type": "adls", "extra": {"connection_string": azurite}}),
-    )
-    return "nanobanana_adls"
+    connection = {"conn_type": "adls", "extra": {"connection_string": azurite}}
+    return _connection(monkeypatch, "nanobanana_adls", "azure_data_lake_default", connection)
 
 
 @dataclass
@@ -165,6 +166,7 @@ class StoreUnderTest:
     conn_id: str | None
     objects: Callable[[str], dict[str, bytes]]  # key -> body, for every key under a prefix
     metadata: Callable[[str], dict[str, str]]
+    put: Callable[[str, bytes], None]  # an object under a key
 
     def uri(self, prefix: str) -> str:
         return f"{self.root}/{prefix}"
@@ -183,6 +185,7 @@ def _gcs_store(request) -> StoreUnderTest:
         conn_id,
         lambda prefix: {blob.name: blob.download_as_bytes() for blob in bucket.list_blobs(prefix=prefix)},
         lambda key: bucket.get_blob(key).metadata or {},
+        lambda key, body: bucket.blob(key).upload_from_string(body),
     )
 
 
@@ -199,6 +202,7 @@ def _azure_store(scheme: str, fixture: str):
                 for blob in container.list_blobs(name_starts_with=prefix)
             },
             lambda key: container.get_blob_client(key).get_blob_properties().metadata,
+            lambda key, body: container.upload_blob(key, body, overwrite=True),
         )
 
     return build
@@ -213,7 +217,11 @@ def _file_store(request) -> StoreUnderTest:
         files = sorted(path for path in (root / prefix).rglob("*") if path.is_file())
         return {str(path).lstrip("/"): path.read_bytes() for path in files}
 
-    return StoreUnderTest("file", f"file://{root}", None, objects, lambda key: {})
+    def put(key: str, body: bytes) -> None:
+        Path("/", key).parent.mkdir(parents=True, exist_ok=True)
+        Path("/", key).write_bytes(body)
+
+    return StoreUnderTest("file", f"file://{root}", None, objects, lambda key: {}, put)
 
 
 _AZURE_SERVICE = {"wasb": "blob", "abfs": "dfs"}

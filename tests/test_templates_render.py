@@ -16,7 +16,13 @@ from airflow_versions import dag_bag
 REPO = Path(__file__).resolve().parents[1]
 SCHEDULED_FOR = datetime(2026, 12, 3, tzinfo=timezone.utc)
 TRIGGERED_AT = datetime(2026, 12, 4, 9, 30, tzinfo=timezone.utc)
-PARAMS = {"prompt": "a banana", "s3_bucket": "my-images", "options": "{}", "max_cost_usd": 2.0}
+PARAMS = {
+    "prompt": "a banana",
+    "s3_bucket": "my-images",
+    "uri": "gs://my-images/generated",
+    "options": "{}",
+    "max_cost_usd": 2.0,
+}
 DRY_RUN = {"job_id": "job-1", "cost_usd": 1.34, "items": 40, "images": 40, "prices_checked": "2026-12"}
 
 

@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from airflow_provider_nanobanana.emulator import Emulator, EmulatorSettings
-from airflow_provider_nanobanana.emulator.local_s3 import LocalS3, seed_example_bucket
+from airflow_provider_nanobanana.emulator.local_s3 import EXAMPLE_BUCKET, LocalS3, seed_example_bucket
 
-from .deployment import AirflowDeployment
+from .deployment import AirflowDeployment, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 # Long enough that a waiting task starts (and pokes once) before its job is done, even when the
@@ -54,9 +54,12 @@ def connection_body(conn_id: str, spec: str) -> dict[str, object]:
 
 
 @contextmanager
-def running(deployment: AirflowDeployment, vendor: Emulator, s3: LocalS3) -> Iterator[AirflowDeployment]:
-    """Start ``deployment``, create the vendor and S3 connections through its REST API, and stop
-    it however the block ends (log tails printed when it did not come up)."""
+def running(
+    deployment: AirflowDeployment, vendor: Emulator, s3: LocalS3, stores: dict[str, str] | None = None
+) -> Iterator[AirflowDeployment]:
+    """Start ``deployment``, create the vendor, S3 (and ``stores``': conn_id -> JSON) connections
+    through its REST API, and stop it however the block ends (log tails printed when it did not
+    come up)."""
     try:
         deployment.start()
         for conn_id, spec in {
@@ -64,6 +67,7 @@ def running(deployment: AirflowDeployment, vendor: Emulator, s3: LocalS3) -> Ite
             "nanobanana_acedata_default": vendor.connection_json("acedata", **HOOK_EXTRA),
             "nanobanana_gemini_default": vendor.connection_json("gemini", **HOOK_EXTRA),
             "aws_default": s3.connection_json(),
+            **(stores or {}),
         }.items():
             answer = deployment.api.post("/connections", json=connection_body(conn_id, spec))
             assert answer.status_code == 201, answer.text
@@ -76,9 +80,50 @@ def running(deployment: AirflowDeployment, vendor: Emulator, s3: LocalS3) -> Ite
 
 
 @pytest.fixture(scope="session")
-def airflow(tmp_path_factory, vendor: Emulator, s3: LocalS3) -> Iterator[AirflowDeployment]:
+def gcs_server() -> Iterator[str]:
+    """A GCS emulator on loopback with the example bucket; yields its URL."""
+    from gcp_storage_emulator.server import create_server
+
+    port = free_port()
+    server = create_server("127.0.0.1", port, in_memory=True, default_bucket=EXAMPLE_BUCKET)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def azurite_server(tmp_path_factory) -> Iterator[str]:
+    """Azurite with the example container; yields its connection string."""
+    from azure.storage.blob import BlobServiceClient
+    from stores.conftest import azurite_connection_string, start_azurite
+
+    port = free_port()
+    server = start_azurite(port, tmp_path_factory.mktemp("azurite"))
+    try:
+        connection = azurite_connection_string(port)
+        BlobServiceClient.from_connection_string(connection).create_container(EXAMPLE_BUCKET)
+        yield connection
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def airflow(
+    tmp_path_factory, vendor: Emulator, s3: LocalS3, gcs_server: str, azurite_server: str
+) -> Iterator[AirflowDeployment]:
     deployment = AirflowDeployment(
-        tmp_path_factory.mktemp("airflow-home"), [REPO / "example_dags", Path(__file__).parent / "dags"]
+        tmp_path_factory.mktemp("airflow-home"),
+        [REPO / "example_dags", Path(__file__).parent / "dags"],
+        settings={"STORAGE_EMULATOR_HOST": gcs_server},
     )
-    with running(deployment, vendor, s3):
+    stores = {
+        "google_cloud_default": json.dumps(
+            {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": "local"}}
+        ),
+        "wasb_default": json.dumps({"conn_type": "wasb", "extra": {"connection_string": azurite_server}}),
+    }
+    with running(deployment, vendor, s3, stores):
         yield deployment

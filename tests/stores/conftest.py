@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,16 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from deployment.deployment import free_port
 from deployment.services import wait_for_port
 from s3.conftest import finished_job  # noqa: F401  (a fixture: a real finished job on the emulator)
 
 BUCKET = "images"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -156,6 +157,7 @@ def pipeline_checks() -> None:
                 emulator, "nanobanana_test_gemini_batch_retried", "fruit_cards", "batch", "gemini", 1
             )
         )
+        check("gcs landing")(lambda: gcs_landing(emulator))
 
 
 def run_dag(dag_id: str, *, deferrable: bool, succeeds: bool = True, **test_kwargs):
@@ -328,6 +330,42 @@ def batch_stops_at_its_cap(emulator) -> None:
     manifest = ti.xcom_pull(task_ids="draw", key="manifest")
     assert (ti.try_number, manifest["not_submitted"]) == (1, {"budget": 15}), manifest
     assert emulator.counters()["accepted"]["acedata"] == 25, emulator.counters()["accepted"]
+
+
+def gcs_landing(emulator) -> None:
+    """The GCS example lands its two images in a GCS emulator through google_cloud_default,
+    each whole, verified and recorded with a gs:// URI."""
+    from gcp_storage_emulator.server import create_server
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    from airflow_provider_nanobanana.emulator.local_s3 import EXAMPLE_BUCKET
+
+    emulator.reset()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = create_server("127.0.0.1", port, in_memory=True, default_bucket=EXAMPLE_BUCKET)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        os.environ["STORAGE_EMULATOR_HOST"] = endpoint
+        os.environ["AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT"] = json.dumps(
+            {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": "local"}}
+        )
+        dag_run = run_dag("nanobanana_generate_to_gcs", deferrable=True)
+        landed = dag_run.get_task_instance("generate").xcom_pull(task_ids="generate")["s3"]
+        bucket = storage.Client(
+            project="local", credentials=AnonymousCredentials(), client_options={"api_endpoint": endpoint}
+        ).bucket(EXAMPLE_BUCKET)
+        assert len(landed) == 2, landed
+        for item in landed:
+            assert item["uri"].startswith(f"gs://{EXAMPLE_BUCKET}/generated/"), item["uri"]
+            body = bucket.get_blob(item["key"]).download_as_bytes()
+            assert hashlib.sha256(body).hexdigest() == item["sha256"]
+        assert emulator.counters()["accepted"]["acedata"] == 1, emulator.counters()["accepted"]
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -41,8 +41,8 @@ def _child(tool: str, job: dict, emulator_url: str, large: int, bucket: str) -> 
     def move(prefix: str) -> list[dict] | None:
         url = job["images"][0]
         if tool == "ours":
-            from airflow_provider_nanobanana.s3.landing import land_jobs
             from airflow_provider_nanobanana.stores.destination import Destination
+            from airflow_provider_nanobanana.stores.landing import land_jobs
             from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
             if "://" in bucket:  # another store, as a test of it asks

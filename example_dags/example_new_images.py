@@ -12,7 +12,7 @@ from datetime import datetime
 
 from airflow.providers.common.compat.sdk import DAG, AssetAlias, task
 
-from airflow_provider_nanobanana.s3.operator_mixin import DESTINATIONS_ALIAS
+from airflow_provider_nanobanana.stores.operator_mixin import DESTINATIONS_ALIAS
 
 with DAG(
     dag_id="nanobanana_new_images",

@@ -15,9 +15,9 @@ import tempfile
 from typing import IO, Any
 
 from airflow_provider_nanobanana.batch.state import FAILURES, LANDED, SUCCEEDED, BatchState
-from airflow_provider_nanobanana.s3.keys import render_key
 from airflow_provider_nanobanana.spend.prices import CATALOGUE, MIXED, UNKNOWN
 from airflow_provider_nanobanana.stores.destination import Destination
+from airflow_provider_nanobanana.stores.keys import render_key
 from airflow_provider_nanobanana.stores.writers import open_writer
 from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 

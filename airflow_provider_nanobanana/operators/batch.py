@@ -35,7 +35,7 @@ from airflow_provider_nanobanana.jobs import JobKind
 from airflow_provider_nanobanana.ledger.finished import SettlesLedgerOnSuccess
 from airflow_provider_nanobanana.links import NanoBananaImageLink
 from airflow_provider_nanobanana.operators.image_job import UNKNOWN_SUBMISSION_CHOICES
-from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, destination_outlets
+from airflow_provider_nanobanana.stores.operator_mixin import LandsImages, destination_outlets
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -54,7 +54,7 @@ WAKE_SHARE = 0.75
 STAY_IN_WORKER = 15.0
 
 
-class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOperator):
+class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImages, BaseOperator):
     """Generate (or edit) one image job per item, bounded in flight, without paying twice.
 
     :param conn_id: a ``nanobanana_modelslab``, ``nanobanana_acedata`` or ``nanobanana_gemini``
@@ -424,8 +424,8 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImagesInS3, Base
         from airflow_provider_nanobanana.batch.state import BatchState
         from airflow_provider_nanobanana.ledger.finished import is_rerun
         from airflow_provider_nanobanana.ledger.store import TaskInstanceStore
-        from airflow_provider_nanobanana.s3.landing import Landing
         from airflow_provider_nanobanana.spend.estimate import check_cap_value
+        from airflow_provider_nanobanana.stores.landing import Landing
         from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
         self.check_settings()

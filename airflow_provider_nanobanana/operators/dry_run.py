@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_nanobanana import wording
-from airflow_provider_nanobanana.s3.landing import planned_keys
 from airflow_provider_nanobanana.spend.estimate import Estimate
+from airflow_provider_nanobanana.stores.landing import planned_keys
 from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
 if TYPE_CHECKING:

@@ -35,7 +35,7 @@ from airflow_provider_nanobanana.airflow_lookups import default_deferrable
 from airflow_provider_nanobanana.jobs import ImageJobRequest, ImageJobResult, JobKind, JobState
 from airflow_provider_nanobanana.ledger.finished import SettlesLedgerOnSuccess
 from airflow_provider_nanobanana.links import NanoBananaImageLink
-from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, destination_outlets
+from airflow_provider_nanobanana.stores.operator_mixin import LandsImages, destination_outlets
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -52,7 +52,7 @@ _DEFERRAL_GRACE = 60
 UNKNOWN_SUBMISSION_CHOICES = ("fail", "resubmit")
 
 
-class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOperator):
+class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImages, BaseOperator):
     """Base of the generate, edit and img2img operators; subclasses only fix the job kind.
 
     :param conn_id: a ``nanobanana_modelslab`` or ``nanobanana_acedata`` connection; it decides the
@@ -552,7 +552,7 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImagesInS3, BaseOp
             )
             if destination := self._destination():
                 # If landing fails, the ledger keeps the job: the retry reattaches and lands again, unpaid.
-                summary["s3"] = self.land_in_s3(
+                summary["s3"] = self.land_images(
                     context,
                     [summary],
                     destination,

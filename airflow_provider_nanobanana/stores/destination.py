@@ -16,14 +16,14 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider_nanobanana.s3.keys import (
+from airflow_provider_nanobanana.s3.retries import DEFAULT_S3_RETRY_SECONDS
+from airflow_provider_nanobanana.stores.keys import (
     DEFAULT_KEY_TEMPLATE,
     KEY_FIELDS,
     check_key_template,
     normalize_prefix,
     render_key,
 )
-from airflow_provider_nanobanana.s3.retries import DEFAULT_S3_RETRY_SECONDS
 from airflow_provider_nanobanana.stores.location import STORES, Location, parse_location
 from airflow_provider_nanobanana.stores.providers import provider_hooks
 from airflow_provider_nanobanana.validation import check_choice, check_int, invalid

@@ -14,15 +14,15 @@ from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_nanobanana import wording
 from airflow_provider_nanobanana.links import NanoBananaImageLink
-from airflow_provider_nanobanana.s3.keys import DEFAULT_KEY_TEMPLATE
-from airflow_provider_nanobanana.s3.operator_mixin import LandsImagesInS3, landing_outlets
 from airflow_provider_nanobanana.s3.retries import DEFAULT_S3_RETRY_SECONDS
+from airflow_provider_nanobanana.stores.keys import DEFAULT_KEY_TEMPLATE
+from airflow_provider_nanobanana.stores.operator_mixin import LandsImages, landing_outlets
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 
-class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
+class NanoBananaImagesToS3Operator(LandsImages, BaseOperator):
     """Download, verify and upload every image of one or more finished jobs.
 
     Bodies stream to S3 as they arrive (multipart for large ones, in bounded memory), are checked
@@ -52,7 +52,7 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
     :param max_concurrency: images uploaded at once.
     :param asset_alias: an ``AssetAlias`` name; each object also becomes an asset event on it.
         Without it, each landing is one event on the destination asset ``s3://bucket/prefix``
-        (objects in its extra; see :mod:`~airflow_provider_nanobanana.s3.operator_mixin`).
+        (objects in its extra; see :mod:`~airflow_provider_nanobanana.stores.operator_mixin`).
     :param s3_retry_seconds: how long uploads ride out an S3 outage (default 120; 0: no retries).
     :return: one dict per object: ``uri``, ``bucket``, ``key``, ``link``, ``size``, ``sha256``,
         ``content_type``, ``vendor``, ``job_id``, ``index``.
@@ -115,8 +115,8 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         from airflow_provider_nanobanana.exceptions import NanoBananaMissingImagesError
-        from airflow_provider_nanobanana.s3.landing import as_job_list
         from airflow_provider_nanobanana.stores.destination import Destination
+        from airflow_provider_nanobanana.stores.landing import as_job_list
         from airflow_provider_nanobanana.transfers.upstream import unsuccessful_upstream
 
         if (self.destination_uri is None) == (self.s3_bucket is None):
@@ -142,7 +142,7 @@ class NanoBananaImagesToS3Operator(LandsImagesInS3, BaseOperator):
             s3_retry_seconds=self.s3_retry_seconds,
         ).checked()
         self.check_bucket(destination)  # a typo fails here, without retries, before any download
-        landed = self.land_in_s3(
+        landed = self.land_images(
             context,
             as_job_list(self.jobs),
             destination,

@@ -105,7 +105,7 @@ def test_faults_end_as_designed_without_paying_twice_or_leaking_keys(
     assert assert_no_secret_anywhere(airflow, [*generate, failing]) >= 6
 
 
-def test_the_gemini_examples_land_in_s3_with_one_paid_request_and_one_batch(
+def test_the_gemini_examples_land_images_with_one_paid_request_and_one_batch(
     airflow: AirflowDeployment, vendor: Emulator, s3: LocalS3
 ):
     vendor.reset()

@@ -337,7 +337,7 @@ def test_a_landed_batch_is_one_asset_event_on_its_destination_naming_the_manifes
 ):
     from airflow_versions import alias_events
 
-    from airflow_provider_nanobanana.s3.operator_mixin import DESTINATIONS_ALIAS
+    from airflow_provider_nanobanana.stores.operator_mixin import DESTINATIONS_ALIAS
 
     operator = batch("acedata", prompts(3), s3_output={"bucket": nanobanana_bucket, "prefix": "cat/{{ ds }}"})
     manifest, _ = drive(operator, context)

@@ -18,8 +18,8 @@ from airflow_provider_nanobanana.exceptions import (
 )
 from airflow_provider_nanobanana.operators.edit import NanoBananaEditImageOperator
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
-from airflow_provider_nanobanana.s3.operator_mixin import DESTINATIONS_ALIAS, destination_uri
 from airflow_provider_nanobanana.stores.destination import Destination
+from airflow_provider_nanobanana.stores.operator_mixin import DESTINATIONS_ALIAS, destination_uri
 from airflow_provider_nanobanana.transfers.images_to_s3 import NanoBananaImagesToS3Operator
 
 from .conftest import CONN_IDS, ledger_entry

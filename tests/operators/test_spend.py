@@ -15,8 +15,8 @@ from airflow_versions import alias_events
 from airflow_provider_nanobanana.exceptions import NanoBananaBudgetError
 from airflow_provider_nanobanana.operators.batch import NanoBananaBatchImageOperator
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
-from airflow_provider_nanobanana.s3.operator_mixin import DESTINATIONS_ALIAS
 from airflow_provider_nanobanana.spend.lineage import FACET_NAME
+from airflow_provider_nanobanana.stores.operator_mixin import DESTINATIONS_ALIAS
 
 from .support import run_trigger
 

@@ -9,8 +9,8 @@ import pytest
 
 from airflow_provider_nanobanana.hooks.registry import hook_for_vendor
 from airflow_provider_nanobanana.jobs import ImageJobRequest, JobKind
-from airflow_provider_nanobanana.s3.landing import land_jobs
 from airflow_provider_nanobanana.stores.destination import Destination
+from airflow_provider_nanobanana.stores.landing import land_jobs
 from airflow_provider_nanobanana.summary import summarize
 from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_nanobanana.exceptions import NanoBananaInvalidRequestError
-from airflow_provider_nanobanana.s3.keys import (
+from airflow_provider_nanobanana.stores.destination import Destination
+from airflow_provider_nanobanana.stores.keys import (
     DEFAULT_KEY_TEMPLATE,
     check_key_template,
     normalize_prefix,
     render_key,
 )
-from airflow_provider_nanobanana.stores.destination import Destination
 
 VALUES = {
     "vendor": "acedata",

@@ -21,7 +21,7 @@ from airflow_provider_nanobanana.exceptions import (
     NanoBananaNotAnImageError,
     NanoBananaS3DestinationError,
 )
-from airflow_provider_nanobanana.s3 import landing
+from airflow_provider_nanobanana.stores import landing
 
 from .conftest import PROMPT, stored_objects
 

@@ -17,9 +17,9 @@ from airflow_versions import alias_events, outlet_event_accessors
 from airflow_provider_nanobanana.emulator import Fault
 from airflow_provider_nanobanana.exceptions import NanoBananaDestinationError, NanoBananaImageTruncatedError
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
-from airflow_provider_nanobanana.s3.landing import land_jobs
-from airflow_provider_nanobanana.s3.operator_mixin import DESTINATIONS_ALIAS
 from airflow_provider_nanobanana.stores.destination import Destination
+from airflow_provider_nanobanana.stores.landing import land_jobs
+from airflow_provider_nanobanana.stores.operator_mixin import DESTINATIONS_ALIAS
 from airflow_provider_nanobanana.stores.writers import open_writer
 from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 from airflow_provider_nanobanana.transfers.images_to_s3 import NanoBananaImagesToS3Operator

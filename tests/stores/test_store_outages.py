@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from airflow_provider_nanobanana.s3.landing import land_jobs
 from airflow_provider_nanobanana.stores.destination import Destination
+from airflow_provider_nanobanana.stores.landing import land_jobs
 from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
 from .conftest import BUCKET, azurite_connection_string, free_port, start_azurite

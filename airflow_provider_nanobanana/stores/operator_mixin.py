@@ -1,14 +1,16 @@
-"""What every operator that writes images to S3 adds: asset events and OpenLineage outputs.
+"""What every operator that lands images adds: its destination argument, asset events and
+OpenLineage outputs.
 
-Each landing records one asset event on the *destination*: the asset ``s3://<bucket>/<prefix>``,
-where the prefix is the part of the prefix template before its first Jinja expression (so
-``images/{{ ds }}`` is the one asset ``s3://bucket/images``, whatever the day), with the objects
-in the event's ``extra``. A daily DAG keeps one asset, not thousands. The bucket may be templated,
-so the event goes through :data:`DESTINATIONS_ALIAS`, which every landing task has in its outlets;
-schedule a DAG on ``Asset("s3://bucket/images")`` for one destination, or on the alias for all.
-With ``asset_alias``, each object also becomes its own asset event on that alias, for users who
-want an asset per image. OpenLineage outputs are ``Dataset(namespace="s3://<bucket>", name=<key>)``;
-OpenLineage is imported only when its listener asks.
+Each landing records one asset event on the *destination*: the asset ``s3://<bucket>/<prefix>``
+(or ``gs://``, ``wasb://``, ... for the other stores), where the prefix is the part of the prefix
+template before its first Jinja expression (so ``images/{{ ds }}`` is the one asset
+``s3://bucket/images``, whatever the day), with the objects in the event's ``extra``. A daily DAG
+keeps one asset, not thousands. The bucket may be templated, so the event goes through
+:data:`DESTINATIONS_ALIAS`, which every landing task has in its outlets; schedule a DAG on
+``Asset("s3://bucket/images")`` for one destination, or on the alias for all. With
+``asset_alias``, each object also becomes its own asset event on that alias, for users who want
+an asset per image. OpenLineage outputs are ``Dataset(namespace=<store and container>,
+name=<key>)``; OpenLineage is imported only when its listener asks.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     from airflow_provider_nanobanana.stores.destination import Destination
 
 
-DESTINATIONS_ALIAS = "nanobanana-s3-destinations"
+DESTINATIONS_ALIAS = "nanobanana-destinations"
 _OBJECT_FIELDS = ("uri", "key", "size", "sha256", "content_type", "vendor", "job_id", "index")
 
 
@@ -87,8 +89,8 @@ def destination_uri(destination: Destination, template: str | None) -> str:
 _JINJA = re.compile(r"\{[{%#]")
 
 
-class LandsImagesInS3:
-    """Mixin for operators (``self.log`` is theirs) that land job images with :meth:`land_in_s3`."""
+class LandsImages:
+    """Mixin for operators (``self.log`` is theirs) that land job images with :meth:`land_images`."""
 
     log: logging.Logger
     _landed: list[dict[str, Any]]
@@ -127,7 +129,7 @@ class LandsImagesInS3:
         if destination is not None:
             check_destination(destination, self.log)
 
-    def land_in_s3(
+    def land_images(
         self,
         context: Context,
         jobs: Sequence[Mapping[str, Any]],
@@ -139,8 +141,8 @@ class LandsImagesInS3:
     ) -> list[dict[str, Any]]:
         """Land ``jobs``; ``prefix_template`` is the prefix as the DAG wrote it, before rendering;
         ``in_hand`` holds results whose inline images this task has just read."""
-        from airflow_provider_nanobanana.s3.landing import land_jobs
         from airflow_provider_nanobanana.spend.prices import combined_cost
+        from airflow_provider_nanobanana.stores.landing import land_jobs
         from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
         landed = land_jobs(

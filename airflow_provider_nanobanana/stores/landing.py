@@ -30,8 +30,8 @@ from airflow_provider_nanobanana.hooks.retry import RetryPolicy
 from airflow_provider_nanobanana.images.download import ImageRef, fetch_image
 from airflow_provider_nanobanana.images.formats import ImageFormat
 from airflow_provider_nanobanana.jobs import ImageJobResult, JobState
-from airflow_provider_nanobanana.s3.keys import render_key
 from airflow_provider_nanobanana.stores.destination import Destination
+from airflow_provider_nanobanana.stores.keys import render_key
 from airflow_provider_nanobanana.stores.writers import ObjectUploadLike, StoreWriter, open_writer
 from airflow_provider_nanobanana.summary import INLINE_SCHEME
 from airflow_provider_nanobanana.task_instance import TaskInstanceKey

@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from airflow_provider_nanobanana.s3.retries import with_s3_retries
+from airflow_provider_nanobanana.stores.pending import PendingBytes
 
 PARTS_IN_FLIGHT = 2
 MIN_PART_BYTES = 5 * 1024 * 1024  # S3's smallest part but the last
@@ -69,8 +70,7 @@ class ObjectUpload:
         self.part_size = max(int(config.multipart_chunksize), MIN_PART_BYTES)
         self.retry_window = retry_window
         self.log = log
-        self._pieces: list[bytes] = []
-        self._buffered = 0
+        self._pending = PendingBytes()
         self._upload_id: str | None = None
         self._parts: list[Future[dict[str, Any]]] = []
         self._pool: ThreadPoolExecutor | None = None
@@ -80,24 +80,23 @@ class ObjectUpload:
         return self._upload_id is not None
 
     def write(self, data: bytes) -> None:
-        self._pieces.append(data)
-        self._buffered += len(data)
-        if self._upload_id is None and self._buffered <= self.threshold:
+        self._pending.add(data)
+        if self._upload_id is None and self._pending.size <= self.threshold:
             return
         if self._upload_id is None:
             self._start_multipart()
-        while self._buffered >= self.part_size:
-            self._send_part(self._take(self.part_size))
+        while self._pending.size >= self.part_size:
+            self._send_part(self._pending.take(self.part_size))
 
     def complete(self, metadata_if_single: Mapping[str, str]) -> None:
         """Make the object visible; ``metadata_if_single`` joins the metadata of a one-call upload."""
         if self._upload_id is None:
             args = {**self.args, "Metadata": {**self.args.get("Metadata", {}), **metadata_if_single}}
-            body = self._take(self._buffered)
+            body = self._pending.take(self._pending.size)
             self._call("put_object", Bucket=self.bucket, Key=self.key, Body=body, **args)
             return
-        if self._buffered:
-            self._send_part(self._take(self._buffered))
+        if self._pending.size:
+            self._send_part(self._pending.take(self._pending.size))
         parts = [part.result() for part in self._parts]
         self._close_pool()
         self._call(
@@ -111,7 +110,7 @@ class ObjectUpload:
 
     def abort(self) -> None:
         """Drop what was sent: S3 keeps (and bills) the parts of an upload never completed or aborted."""
-        self._pieces.clear()
+        self._pending.clear()
         if self._upload_id is None:
             return
         for part in self._parts:
@@ -161,13 +160,6 @@ class ObjectUpload:
             if member in answer:
                 part[member] = answer[member]
         return part
-
-    def _take(self, size: int) -> bytes:
-        """The first ``size`` buffered bytes, as one piece; the rest stays buffered."""
-        joined = b"".join(self._pieces)
-        self._pieces = [joined[size:]] if len(joined) > size else []
-        self._buffered = len(joined) - size if len(joined) > size else 0
-        return joined[:size]
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         return with_s3_retries(

@@ -353,7 +353,7 @@ def gcs_landing(emulator) -> None:
         os.environ["AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT"] = json.dumps(
             {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": "local"}}
         )
-        dag_run = run_dag("nanobanana_generate_to_gcs", deferrable=True)
+        dag_run = run_dag("nanobanana_generate_to_gcs", deferrable=False)
         landed = dag_run.get_task_instance("generate").xcom_pull(task_ids="generate")["s3"]
         bucket = storage.Client(
             project="local", credentials=AnonymousCredentials(), client_options={"api_endpoint": endpoint}

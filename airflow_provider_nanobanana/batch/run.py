@@ -73,7 +73,7 @@ class BatchRun:
     """A step's view of the batch: the requests, their state (saved to the ledger by
     :meth:`save`), the hook and where images land.
 
-    :param land: lands job summaries in S3 (with the results whose inline images are in hand)
+    :param land: lands job summaries in the destination (with the results whose inline images are in hand)
         and returns one record per object, or None without ``s3_output``.
     """
 

@@ -1,12 +1,14 @@
-"""Land every image of one or more finished jobs in S3, or fail saying exactly which are missing.
+"""Land every image of one or more finished jobs in their destination (S3, GCS, Azure or local
+files), or fail saying exactly which are missing.
 
 The job summaries (the XCom of a generate/edit/img2img task or sensor) list URL or inline
-references. Each image streams from the vendor into S3 as it is verified
-(:mod:`~airflow_provider_nanobanana.images.download` into :mod:`~airflow_provider_nanobanana.s3.upload`),
-through ``S3Hook``'s client and transfer settings, a few images at a time. Keys are rendered
-from the task instance and the job, so a retry rewrites the same objects. Each object carries its
-vendor, job id, image index, seed and the prompt's sha256 as metadata, and its sha256 when it
-went up in one call (:mod:`~airflow_provider_nanobanana.s3.upload` says why not otherwise).
+references. Each image streams from the vendor into the store as it is verified
+(:mod:`~airflow_provider_nanobanana.images.download` into the upload a
+:mod:`~airflow_provider_nanobanana.stores.writers` writer opens), a few images at a time. Keys
+are rendered from the task instance and the job, so a retry rewrites the same objects. Each
+object carries its vendor, job id, image index, seed and the prompt's sha256 as metadata, and its
+sha256 when the store takes metadata last (Azure, or a body sent in one call to S3 or GCS;
+:mod:`~airflow_provider_nanobanana.s3.upload` says why not otherwise).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from airflow_provider_nanobanana.validation import invalid
 
 T = TypeVar("T")
 
-# S3 allows 2 KB of user metadata in all; leave room for the fixed entries.
+# S3 allows 2 KB of user metadata in all (GCS and Azure more); leave room for the fixed entries.
 _MAX_PROMPT_METADATA = 1500
 # How long each vendor keeps a finished job's images, for the message of a landing that failed.
 _RETENTION = {
@@ -96,7 +98,7 @@ def land_jobs(
 
 
 class Landing:
-    """One destination's landings within a task step, sharing one S3 client and one HTTP client.
+    """One destination's landings within a task step, sharing one store client and one HTTP client.
 
     A batch lands a Gemini results file line by line, each line's image while it is in hand;
     building a boto3 client and an HTTP pool for each line would cost more than its upload.

@@ -1,4 +1,4 @@
-"""The stores' real servers on loopback, started once per module: gcp-storage-emulator and
+"""The stores' real servers on loopback, started once per test session: gcp-storage-emulator and
 Azurite (from the npm registry, installed into a cache on first use)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from s3.conftest import finished_job  # noqa: F401  (a fixture: a real finished 
 BUCKET = "images"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def gcs_endpoint() -> Iterator[str]:
     emulator = pytest.importorskip("gcp_storage_emulator.server")
     port = free_port()
@@ -94,7 +94,7 @@ def azurite_connection_string(port: int) -> str:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def azurite(tmp_path_factory) -> Iterator[str]:
     """Azurite's blob service; yields its connection string."""
     port = free_port()
@@ -106,7 +106,7 @@ def azurite(tmp_path_factory) -> Iterator[str]:
         server.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def azure_container(azurite: str) -> Any:
     from azure.storage.blob import BlobServiceClient
 

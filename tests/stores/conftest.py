@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from deployment.debian import ensure_installed
 from deployment.deployment import free_port
 from deployment.services import wait_for_port
 from s3.conftest import finished_job  # noqa: F401  (a fixture: a real finished job on the emulator)
@@ -54,8 +54,7 @@ def _azurite_blob_command(cache: Path) -> Path:
     """``azurite-blob`` from the npm registry, installed once into ``cache``."""
     command = cache / "node_modules" / ".bin" / "azurite-blob"
     if not command.exists():
-        if shutil.which("npm") is None:
-            pytest.skip("npm is needed to install Azurite")
+        ensure_installed("npm", "npm")  # Debian's npm brings Node.js
         subprocess.run(
             ["npm", "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--silent", "azurite@3"],
             check=True,

@@ -45,6 +45,7 @@ def gcs(gcs_endpoint: str):
     return AuthorizedSession(AnonymousCredentials()), client.bucket(BUCKET)
 
 
+AZURITE = "azurite@3.35.0"  # pinned, as constraints.txt pins the Python side
 AZURITE_ACCOUNT = "devstoreaccount1"
 # Azurite's documented well-known development key, not a secret.
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -56,7 +57,7 @@ def _azurite_blob_command(cache: Path) -> Path:
     if not command.exists():
         ensure_installed("npm", "npm")  # Debian's npm brings Node.js
         subprocess.run(
-            ["npm", "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--silent", "azurite@3"],
+            ["npm", "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--silent", AZURITE],
             check=True,
         )
     return command

@@ -126,3 +126,13 @@ def test_a_retry_after_a_worker_died_mid_upload_lands_each_object_once(emulator,
     stored = store.objects(prefix)
     assert list(stored) == [first["key"]] == [again["key"]]
     assert hashlib.sha256(stored[first["key"]]).hexdigest() == first["sha256"] == again["sha256"]
+
+
+def test_the_extra_link_opens_a_gcs_object_in_the_cloud_console():
+    from airflow_provider_nanobanana.stores.gcs import GCS_ENDPOINT, GcsWriter
+
+    writer = GcsWriter(None, None, GCS_ENDPOINT, "images", None, 0, LOG)
+
+    assert writer.link("posters/a b.png") == (
+        "https://console.cloud.google.com/storage/browser/_details/images/posters/a%20b.png"
+    )

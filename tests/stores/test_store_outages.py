@@ -20,7 +20,7 @@ from airflow_provider_nanobanana.stores.destination import Destination
 from airflow_provider_nanobanana.stores.landing import land_jobs
 from airflow_provider_nanobanana.task_instance import TaskInstanceKey
 
-from .conftest import BUCKET, azurite_connection_string, free_port, start_azurite
+from .conftest import BUCKET, azurite_connection_string, free_port, start_azurite, stop_azurite
 
 OUTAGE = 30.0
 RUN = TaskInstanceKey(dag_id="images", run_id="manual__2026-12-04", task_id="land", map_index=-1)
@@ -86,7 +86,7 @@ def azure_outage(monkeypatch, data: Path) -> Outage:
 
     def start() -> Callable[[], None]:
         server = start_azurite(port, data)  # its blobs stay in data across the restart
-        return lambda: (server.terminate(), server.wait(timeout=10))
+        return lambda: stop_azurite(server)
 
     service = BlobServiceClient.from_connection_string(connection)
     read = lambda key: service.get_blob_client(BUCKET, key).download_blob().readall()  # noqa: E731

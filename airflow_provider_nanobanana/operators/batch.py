@@ -143,10 +143,11 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImages, BaseOper
         dry_run: bool | str = False,
         **kwargs: Any,
     ) -> None:
-        destination, field, template = destination_outlets(destination, s3_output, kwargs)
+        given = destination_outlets(destination, s3_output, kwargs)
         self.with_ledger_settling(kwargs)
         super().__init__(**kwargs)
-        self.destination_template = template  # as written, before Jinja renders it: the asset's name
+        self.destination_template = given.template
+        self.declared_destination = given.declared
         self.conn_id = conn_id
         self.items = items
         self.kind = JobKind(kind)
@@ -161,8 +162,8 @@ class NanoBananaBatchImageOperator(SettlesLedgerOnSuccess, LandsImages, BaseOper
         self.options = options or {}
         self.max_in_flight = max_in_flight
         self.max_failed_items = max_failed_items
-        self.destination = destination
-        self.destination_field = field
+        self.destination = given.value
+        self.destination_field = given.field
         self.aws_conn_id = aws_conn_id
         self.deferrable = default_deferrable(deferrable)
         self.poll_interval = poll_interval

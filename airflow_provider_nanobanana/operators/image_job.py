@@ -158,10 +158,11 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImages, BaseOperat
         dry_run: bool | str = False,
         **kwargs: Any,
     ) -> None:
-        destination, field, template = destination_outlets(destination, s3_output, kwargs)
+        given = destination_outlets(destination, s3_output, kwargs)
         self.with_ledger_settling(kwargs)
         super().__init__(**kwargs)
-        self.destination_template = template  # as written, before Jinja renders it: the asset's name
+        self.destination_template = given.template
+        self.declared_destination = given.declared
         self.conn_id = conn_id
         self.prompt = prompt
         self.images = images
@@ -179,8 +180,8 @@ class NanoBananaImageJobOperator(SettlesLedgerOnSuccess, LandsImages, BaseOperat
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.fail_on_partial = fail_on_partial
-        self.destination = destination
-        self.destination_field = field
+        self.destination = given.value
+        self.destination_field = given.field
         self.aws_conn_id = aws_conn_id
         self.on_unknown_submission = on_unknown_submission
         self.max_cost_usd = max_cost_usd

@@ -134,16 +134,23 @@ class Destination:
     def checked(self) -> Destination:
         """Validate every setting; return a copy with the store's container and the prefix
         normalized (an ``uri`` read into ``bucket``, ``prefix`` and ``account``)."""
-        if self.uri is not None:
-            return self._from_uri()._checked()
-        if not isinstance(self.bucket, str) or not _BUCKET.match(self.bucket):
-            hint = " without the s3:// scheme (or as uri)" if str(self.bucket).startswith("s3://") else ""
-            raise invalid(
-                "bucket", self.bucket, f"an S3 bucket name{hint} (3-63 lowercase letters, digits, '.', '-')"
-            )
-        return self._checked()
+        located = self.located()
+        if located.uri is not None:
+            provider_hooks("uri", located.location)
+        return located._checked()
 
-    def _from_uri(self) -> Destination:
+    def located(self) -> Destination:
+        """A copy whose ``uri`` is read into the store's container, prefix and account (or whose S3
+        ``bucket`` is checked), importing no store's provider: cheap enough for a DAG's parse."""
+        if self.uri is None:
+            if not isinstance(self.bucket, str) or not _BUCKET.match(self.bucket):
+                hint = " without the s3:// scheme (or as uri)" if str(self.bucket).startswith("s3://") else ""
+                raise invalid(
+                    "bucket",
+                    self.bucket,
+                    f"an S3 bucket name{hint} (3-63 lowercase letters, digits, '.', '-')",
+                )
+            return self
         location = parse_location("uri", self.uri)
         if self.bucket not in (None, location.container):  # checked() again keeps its own
             raise invalid("uri", self.uri, "either uri or bucket (and prefix), not both")
@@ -154,7 +161,6 @@ class Destination:
                     raise invalid(
                         name, getattr(self, name), f"not set: it is an S3 setting, and uri is {scheme}://"
                     )
-        provider_hooks("uri", location)
         return replace(self, bucket=location.container, prefix=location.prefix, account=location.account)
 
     def _checked(self) -> Destination:

@@ -32,6 +32,7 @@ from airflow_provider_nanobanana.hooks.retry import RetryPolicy
 from airflow_provider_nanobanana.images.download import ImageRef, fetch_image
 from airflow_provider_nanobanana.images.formats import ImageFormat
 from airflow_provider_nanobanana.jobs import ImageJobResult, JobState
+from airflow_provider_nanobanana.request_logging import quiet_request_lines
 from airflow_provider_nanobanana.stores.destination import Destination
 from airflow_provider_nanobanana.stores.keys import render_key
 from airflow_provider_nanobanana.stores.writers import ObjectUploadLike, StoreWriter, open_writer
@@ -114,6 +115,7 @@ class Landing:
         # what they did at DEBUG.
         self._level = logging.DEBUG if quiet else logging.INFO
         self._uploader: _Uploader | None = None  # opened by the first landing with images
+        quiet_request_lines()
         self._http = httpx.Client(
             verify=_tls_context(),
             timeout=httpx.Timeout(60.0, connect=10.0),

@@ -19,7 +19,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -32,35 +32,77 @@ DESTINATIONS_ALIAS = "nanobanana-destinations"
 _OBJECT_FIELDS = ("uri", "key", "size", "sha256", "content_type", "vendor", "job_id", "index")
 
 
-def landing_outlets(outlets: Any, asset_alias: str | None) -> list[Any]:
-    """The task's outlets plus the destinations alias and ``AssetAlias(asset_alias)``; call
-    before ``BaseOperator.__init__``."""
-    from airflow.providers.common.compat.sdk import AssetAlias
+class DestinationArgument(NamedTuple):
+    """A landing operator's destination as the DAG gave it, read before ``BaseOperator.__init__``."""
 
-    merged = list(outlets) if isinstance(outlets, list | tuple) else [] if outlets is None else [outlets]
-    merged.append(AssetAlias(DESTINATIONS_ALIAS))
+    value: Any  # the dict, or what renders into one when the task runs (an XComArg), or None
+    field: str  # "destination", or "s3_output" where the DAG used that name
+    template: str | None  # its uri or prefix as written, before Jinja renders it: the asset's name
+    declared: str | None  # the destination asset declared as an outlet (see landing_outlets)
+
+
+def landing_outlets(outlets: Any, asset_alias: str | None, declared: str | None = None) -> list[Any]:
+    """The task's outlets plus the destinations alias, ``AssetAlias(asset_alias)`` and the
+    ``declared`` destination asset; call before ``BaseOperator.__init__``.
+
+    A destination asset known when the DAG is parsed is declared so that Airflow's Assets page and
+    lineage graph name this task as its producer before any run. Its event still goes through the
+    alias, the one event per landing that alias and asset consumers both get:
+    :meth:`LandsImages.pre_execute` takes the declaration out of the outlets Airflow records."""
+    from airflow.providers.common.compat.sdk import Asset, AssetAlias
+
+    merged = [*_given_outlets(outlets), AssetAlias(DESTINATIONS_ALIAS)]
     if asset_alias:
         merged.append(AssetAlias(asset_alias))
+    if declared is not None:
+        merged.append(Asset(declared))
     return merged
 
 
-def destination_outlets(
-    destination: Any, s3_output: Any, kwargs: dict[str, Any]
-) -> tuple[Any, str, str | None]:
+def _given_outlets(outlets: Any) -> list[Any]:
+    """``outlets`` as the DAG gave them (one, a list, or None), as a list."""
+    return list(outlets) if isinstance(outlets, list | tuple) else [] if outlets is None else [outlets]
+
+
+def declarable_destination(given: Any, template: str | None, outlets: Any) -> str | None:
+    """The destination asset of a DAG's destination dict whose store and container have no Jinja;
+    None when only a run can tell, when the dict is invalid (the task names the field when it
+    runs), when the DAG's own ``outlets`` declare it (Airflow records that event, as asked), and on
+    Airflow 3.0, whose ``dag.test()`` fails a task declaring an asset no DAG processor registered."""
+    from airflow.providers.common.compat.sdk import Asset
+    from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
+
+    from airflow_provider_nanobanana.exceptions import NanoBananaInvalidRequestError
+    from airflow_provider_nanobanana.stores.destination import Destination
+
+    on_airflow_3_0 = AIRFLOW_V_3_0_PLUS and not AIRFLOW_V_3_1_PLUS
+    if on_airflow_3_0 or not isinstance(given, Mapping):
+        return None
+    try:
+        located = Destination.from_mapping(given, name="destination").located()
+    except NanoBananaInvalidRequestError:
+        return None
+    uri = destination_uri(located, template)
+    return None if Asset(uri) in _given_outlets(outlets) else uri
+
+
+def destination_outlets(destination: Any, s3_output: Any, kwargs: dict[str, Any]) -> DestinationArgument:
     """For an operator taking ``destination`` (or ``s3_output``, its first name): add the landing
-    outlets to ``kwargs`` (before ``BaseOperator.__init__``) and return the destination dict, the
-    name it was given under, and its ``uri`` or ``prefix`` as written, before Jinja renders it
-    (the destination asset's name)."""
+    outlets to ``kwargs`` (before ``BaseOperator.__init__``) and return the destination as given."""
     from airflow_provider_nanobanana.validation import invalid
 
     if destination is not None and s3_output is not None:
         raise invalid("s3_output", s3_output, "not set beside destination, its newer name: one of the two")
     given, field = (s3_output, "s3_output") if s3_output is not None else (destination, "destination")
     if given is None:
-        return None, field, None
+        return DestinationArgument(None, field, None, None)
     is_dict = isinstance(given, dict)
-    kwargs["outlets"] = landing_outlets(kwargs.get("outlets"), given.get("asset_alias") if is_dict else None)
-    return given, field, (given.get("uri") or given.get("prefix")) if is_dict else None
+    template = (given.get("uri") or given.get("prefix")) if is_dict else None
+    declared = declarable_destination(given, template, kwargs.get("outlets"))
+    kwargs["outlets"] = landing_outlets(
+        kwargs.get("outlets"), given.get("asset_alias") if is_dict else None, declared
+    )
+    return DestinationArgument(given, field, template, declared)
 
 
 def destination_uri(destination: Destination, template: str | None) -> str:
@@ -96,7 +138,19 @@ class LandsImages:
     _landed: list[dict[str, Any]]
     destination: dict[str, Any] | None
     destination_field: str  # "destination", or "s3_output" where the DAG used that name
+    declared_destination: str | None  # the destination asset landing_outlets declared
+    outlets: list[Any]
     aws_conn_id: str | None
+
+    def pre_execute(self, context: Context) -> None:
+        """Airflow records an event on each declared outlet when the task succeeds, even one that
+        landed nothing (a dry run); the declared destination's event goes through the alias
+        instead, with the landing's objects, so its declaration leaves the outlets of this run."""
+        from airflow.providers.common.compat.sdk import Asset
+
+        if self.declared_destination is not None:
+            self.outlets = [outlet for outlet in self.outlets if outlet != Asset(self.declared_destination)]
+        super().pre_execute(context)  # type: ignore[misc]  # the operator's BaseOperator
 
     def landing_destination(self) -> Destination | None:
         """The checked destination the DAG's dict describes (rendered), or None without one."""

@@ -16,7 +16,11 @@ from airflow_provider_nanobanana import wording
 from airflow_provider_nanobanana.links import NanoBananaImageLink
 from airflow_provider_nanobanana.s3.retries import DEFAULT_S3_RETRY_SECONDS
 from airflow_provider_nanobanana.stores.keys import DEFAULT_KEY_TEMPLATE
-from airflow_provider_nanobanana.stores.operator_mixin import LandsImages, landing_outlets
+from airflow_provider_nanobanana.stores.operator_mixin import (
+    LandsImages,
+    declarable_destination,
+    landing_outlets,
+)
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -92,10 +96,16 @@ class NanoBananaImagesToS3Operator(LandsImages, BaseOperator):
         s3_retry_seconds: float = DEFAULT_S3_RETRY_SECONDS,
         **kwargs: Any,
     ) -> None:
-        kwargs["outlets"] = landing_outlets(kwargs.get("outlets"), asset_alias)
-        super().__init__(**kwargs)
         # As written, before Jinja renders it: the asset's name.
-        self.destination_template = destination_uri if destination_uri is not None else s3_prefix
+        if destination_uri is not None:
+            template, given = destination_uri, {"uri": destination_uri}
+        else:
+            template, given = s3_prefix, {"bucket": s3_bucket, "prefix": s3_prefix}
+        declared = declarable_destination(given, template, kwargs.get("outlets"))
+        kwargs["outlets"] = landing_outlets(kwargs.get("outlets"), asset_alias, declared)
+        super().__init__(**kwargs)
+        self.destination_template = template
+        self.declared_destination = declared
         self.jobs = jobs
         self.destination_uri = destination_uri
         self.conn_id = conn_id

@@ -132,6 +132,31 @@ def extra_links(api: httpx.Client, run: Run, task_id: str, map_index: int = -1) 
     return answer.json()["extra_links"]
 
 
+def producing_tasks(api: httpx.Client, uri: str) -> list[tuple[str, str]]:
+    """``(dag_id, task_id)`` of each task Airflow's Assets page names as the producer of ``uri``."""
+    answer = api.get("/assets", params={"uri_pattern": uri})
+    answer.raise_for_status()
+    (asset,) = [asset for asset in answer.json()["assets"] if asset["uri"] == uri]
+    return [(task["dag_id"], task["task_id"]) for task in asset["producing_tasks"]]
+
+
+def asset_events_with_consumers(api: httpx.Client, run: Run, timeout: float = 60) -> list[dict[str, Any]]:
+    """The asset events ``run`` recorded, once the first has started a run of a consuming DAG
+    (listed in ``created_dagruns``). Airflow 3.3's events endpoint answers 500 while such a run is
+    still queued (its null ``start_date`` fails the response model), so that is asked again too."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = api.get("/assets/events", params={"source_run_id": run.run_id})
+        if answer.status_code != 500:
+            answer.raise_for_status()
+            events = answer.json()["asset_events"]
+            if events and events[0]["created_dagruns"]:
+                return events
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{run.dag_id}: no consuming run started within {timeout} s: {answer.text}")
+        time.sleep(1)
+
+
 def task_logs(api: httpx.Client, run: Run) -> dict[tuple[str, int, int], str]:
     """Every try's log of every task instance of ``run``, as the UI would fetch it.
 

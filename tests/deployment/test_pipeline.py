@@ -15,7 +15,16 @@ import pytest
 from airflow_provider_nanobanana.emulator import Emulator, Fault
 from airflow_provider_nanobanana.emulator.local_s3 import EXAMPLE_BUCKET, LocalS3
 
-from .dag_runs import Run, extra_links, task_logs, trigger, wait_for, xcom
+from .dag_runs import (
+    Run,
+    asset_events_with_consumers,
+    extra_links,
+    producing_tasks,
+    task_logs,
+    trigger,
+    wait_for,
+    xcom,
+)
 from .deployment import AirflowDeployment
 from .evidence import assert_no_secret_anywhere
 
@@ -131,3 +140,11 @@ def test_the_gemini_examples_land_images_with_one_paid_request_and_one_batch(
     for key in (key for item in manifest["results"] for key in item["s3"]):
         assert client.get_object(Bucket=EXAMPLE_BUCKET, Key=key)["Body"].read().startswith(b"\x89PNG")
     assert assert_no_secret_anywhere(airflow, runs) >= 2
+    # Their destinations are known when the DAGs are parsed: the Assets page names each producer,
+    # and each landing is still one event, which wakes the DAG scheduled on the destinations alias.
+    for run, task, prefix in ((interactive, "poster", "posters"), (batch, "fruit_cards", "fruit")):
+        destination = f"s3://{EXAMPLE_BUCKET}/gemini/{prefix}"
+        assert producing_tasks(airflow.api, destination) == [(run.dag_id, task)]
+        events = asset_events_with_consumers(airflow.api, run)
+        assert [event["uri"] for event in events] == [destination], "one event per landing"
+        assert {created["dag_id"] for created in events[0]["created_dagruns"]} == {"nanobanana_new_images"}

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from airflow_versions import asset_event_model, asset_model, dag_bag
+from airflow_versions import asset_event_model, asset_model, dag_bag, readable
 
 from airflow_provider_nanobanana.emulator import Fault
 
@@ -79,7 +79,7 @@ def test_each_run_is_one_event_on_the_same_destination_asset_and_adds_no_asset(r
             query = session.query(AssetEvent).filter(AssetEvent.source_run_id.in_(run_ids))
             for event in query.order_by(AssetEvent.id):
                 uri = (getattr(event, "asset", None) or event.dataset).uri
-                events.setdefault(uri, []).append(event.extra)
+                events.setdefault(uri, []).append(readable(event.extra))
             return session.query(AssetModel).count(), events
 
     first = run_dag("nanobanana_generate_acedata", deferrable=False)
@@ -94,6 +94,34 @@ def test_each_run_is_one_event_on_the_same_destination_asset_and_adds_no_asset(r
         landed = run.get_task_instance("to_s3").xcom_pull(task_ids="to_s3")
         assert extra["count"] == len(landed) == 2
         assert [item["sha256"] for item in extra["objects"]] == [item["sha256"] for item in landed]
+
+
+def test_a_destination_known_at_parse_names_its_producer_and_gets_one_event_through_the_alias(run_dag):
+    from airflow.utils.session import create_session
+
+    from airflow_provider_nanobanana.stores.operator_mixin import DESTINATIONS_ALIAS
+
+    AssetEvent, AssetModel = asset_event_model(), asset_model()
+    destination = "s3://nanobanana-images/gemini/posters"  # the example's static bucket and prefix
+
+    dag_run = run_dag("nanobanana_gemini_interactive", deferrable=False)
+
+    assert str(dag_run.state) == "success", task_states(dag_run)
+    with create_session() as session:
+        asset = session.query(AssetModel).filter(AssetModel.uri == destination).one()
+        producers = [(task.dag_id, task.task_id) for task in asset.producing_tasks]
+        events = session.query(AssetEvent).filter(AssetEvent.source_run_id == dag_run.run_id).all()
+        recorded = [
+            (
+                (getattr(event, "asset", None) or event.dataset).uri,
+                [alias.name for alias in event.source_aliases],
+            )
+            for event in events
+        ]
+    assert producers == [("nanobanana_gemini_interactive", "poster")], "the Assets page names the task"
+    assert recorded == [(destination, [DESTINATIONS_ALIAS])], (
+        "one event, through the alias (which queues the alias's consumers); the declaration adds none"
+    )
 
 
 @pytest.mark.parametrize("deferrable", MODES)

@@ -34,8 +34,8 @@ UV = Path(sys.executable).parent / "uv"
 # these are the versions that file holds for fastapi, starlette and cadwyn.
 WITH_AIRFLOW_CONSTRAINTS = {"3.0": ("fastapi==0.116.1", "starlette==0.47.3", "cadwyn==5.4.4")}
 # Test helpers, not what a user installs: the local S3 endpoint needs moto's server, the emulator's
-# pytest plugin needs pytest, the GCS landing check a GCS emulator.
-TEST_HELPERS = ("moto[server]>=5.0", "pytest>=8", "gcp-storage-emulator>=2024.8")
+# pytest plugin needs pytest, the GCS landing check a GCS emulator, the packaging test uv.
+TEST_HELPERS = ("moto[server]>=5.0", "pytest>=8", "gcp-storage-emulator>=2024.8", "uv")
 # Lines run two at a time (their checks mostly wait on emulator jobs), but one install at a time:
 # each builds this package from the same source tree.
 AT_ONCE = 2
@@ -111,6 +111,8 @@ def run_suite(version: str, python: Path) -> str:
             "-q",
             "-p",
             "no:cacheprovider",
+            "-n",
+            "auto",
             "-m",
             "not deployment and not scale",
             "-rs",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from airflow.providers.common.compat.sdk import DAG
-from airflow_versions import dag_bag
+from airflow_versions import AIRFLOW_3, dag_bag, migrate_metadata_db
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEDULED_FOR = datetime(2026, 12, 3, tzinfo=timezone.utc)
@@ -53,6 +53,8 @@ def readme_templates() -> list[str]:
 
 def example_templates() -> list[str]:
     """The templated values, as Airflow sees them, of every task of every example DAG."""
+    if not AIRFLOW_3:  # Airflow 2 looks a DatasetAlias schedule up in the metadata DB while parsing
+        migrate_metadata_db()
     bag = dag_bag(str(REPO / "example_dags"))
     assert not bag.import_errors, bag.import_errors
     found: list[str] = []

@@ -42,6 +42,7 @@ from airflow_provider_nanobanana.polling import (
     job_failed_error,
     next_poll_delay,
 )
+from airflow_provider_nanobanana.request_logging import quiet_request_lines
 from airflow_provider_nanobanana.spend.prices import BilledAs, Price, parse_prices, price_of
 from airflow_provider_nanobanana.validation import invalid, is_stored
 
@@ -218,6 +219,7 @@ class NanoBananaBaseHook(BaseHook):
     # -- transport --------------------------------------------------------------------------
 
     def _client_options(self, settings: ConnectionSettings) -> dict[str, Any]:
+        quiet_request_lines()
         return {
             "base_url": settings.base_url,
             "timeout": settings.timeout,

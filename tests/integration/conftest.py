@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from airflow_versions import dag_bag
+from airflow_versions import dag_bag, migrate_metadata_db
 
 REPO = Path(__file__).resolve().parents[2]
 # The Gemini worker-death DAGs are shared with the deployment tier.
@@ -26,7 +24,7 @@ def airflow_db() -> Path:
     dags_folder = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     for source in DAG_SOURCES:
         shutil.copy(source, dags_folder / source.name)
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+    migrate_metadata_db()
     return dags_folder
 
 

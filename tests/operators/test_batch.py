@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
+from airflow_versions import AIRFLOW_3
 
 from airflow_provider_nanobanana.batch.state import HEAD, BatchState
 from airflow_provider_nanobanana.emulator import Fault
@@ -97,7 +98,8 @@ def test_a_batch_lands_every_item_keeping_at_most_max_in_flight_jobs(
     assert hashlib.sha256(body).hexdigest() == landed[0]["sha256"]
     assert saved_state(context).finished["manifest"] == manifest, "kept until the success is recorded"
     airflow_records_success(operator, context)
-    assert context["task_state_store"].data == {}, "then every page and the head go"
+    if AIRFLOW_3:  # Airflow 2 runs callbacks before it commits: the next task's start sweeps the ledger
+        assert context["task_state_store"].data == {}, "then every page and the head go"
 
 
 def test_while_jobs_keep_ending_the_batch_polls_in_its_worker_and_never_defers(emulator, context):
@@ -190,7 +192,9 @@ def test_a_batch_logs_a_line_per_step_not_a_line_per_image(
     drive(batch(vendor, prompts(30), max_in_flight=10, s3_output={"bucket": nanobanana_bucket}), context)
 
     shown = re.compile(r"\[(info|warning|error)\s*\]|^(INFO|WARNING|ERROR) ")
-    lines = [line for line in task_log().splitlines() if shown.search(line)]
+    # Airflow 2's own lines about connections and a direct execute() call are not the batch's.
+    airflows = re.compile(r"airflow\.(models|hooks|providers)\.|cannot be called outside TaskInstance")
+    lines = [line for line in task_log().splitlines() if shown.search(line) and not airflows.search(line)]
     assert len(lines) < 20, "\n".join(lines)
     assert not [line for line in lines if "accepted" in line], "each job's line is DEBUG in a batch"
 
@@ -364,7 +368,8 @@ def test_the_ledger_is_variables_before_airflow_3_3_and_a_retry_reattaches_throu
     assert manifest["succeeded"] == 4
     assert emulator.counters()["accepted"]["acedata"] == 4
     airflow_records_success(operator, legacy_context)
-    assert variables == {}, "once Airflow records the success, every Variable of the ledger goes"
+    if AIRFLOW_3:  # Airflow 2 runs callbacks before it commits: the next task's start sweeps the ledger
+        assert variables == {}, "once Airflow records the success, every Variable of the ledger goes"
 
 
 @pytest.mark.parametrize("vendor", VENDORS)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
+from airflow_versions import needs_airflow_3
 
 from airflow_provider_nanobanana.emulator import Fault
 from airflow_provider_nanobanana.exceptions import (
@@ -43,6 +44,7 @@ def defer(operator: NanoBananaGenerateImageOperator, context: dict[str, Any]) ->
     return raised.value
 
 
+@needs_airflow_3  # Airflow 3's success callback; on 2.11 the next task's start sweeps
 @pytest.mark.parametrize("vendor", VENDORS)
 def test_success_event_becomes_the_summary_kept_until_airflow_records_the_success(emulator, context, vendor):
     operator = generate(vendor, count=2)
@@ -68,6 +70,7 @@ def test_success_event_becomes_the_summary_kept_until_airflow_records_the_succes
     assert ledger_entry(context) is None
 
 
+@needs_airflow_3  # Airflow 3's success callback; on 2.11 the next task's start sweeps
 def test_a_resumed_success_the_scheduler_turns_into_a_retry_pays_nothing_and_a_clear_pays_anew(
     emulator, context
 ):
@@ -90,6 +93,7 @@ def test_a_resumed_success_the_scheduler_turns_into_a_retry_pays_nothing_and_a_c
     assert emulator.counters()["accepted"]["acedata"] == 2, "a cleared successful task is a re-run"
 
 
+@needs_airflow_3  # Airflow 3's success callback; on 2.11 the next task's start sweeps
 def test_a_success_airflow_records_as_failed_is_returned_by_the_clear_that_follows(emulator, context, caplog):
     """Airflow 3's API server fails a task whose success it cannot record (two tasks registering
     the same new asset at once): the work is done, so clearing the task must not pay again."""

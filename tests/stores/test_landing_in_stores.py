@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from airflow_fakes import FakeTaskInstance, FakeTaskStateStore
-from airflow_versions import alias_events, outlet_event_accessors
+from airflow_versions import alias_events, asset_uri, outlet_event_accessors
 
 from airflow_provider_nanobanana.emulator import Fault
 from airflow_provider_nanobanana.exceptions import NanoBananaDestinationError, NanoBananaImageTruncatedError
@@ -62,7 +62,7 @@ def test_a_generate_task_lands_in_each_store_with_its_asset_and_lineage(emulator
         if store.scheme != "file":  # a file system keeps no object metadata
             assert store.metadata(item["key"])["sha256"] == item["sha256"]
     ((asset, extra),) = alias_events(context, DESTINATIONS_ALIAS)
-    assert asset == store.uri(prefix)
+    assert asset == asset_uri(store.uri(prefix))
     assert extra["count"] == 2
     outputs = operator.get_openlineage_facets_on_complete(None).outputs
     assert [f"{dataset.namespace}/{dataset.name}" for dataset in outputs] == [item["uri"] for item in landed]

@@ -20,6 +20,11 @@ AIRFLOW_3 = Version("3.0") <= AIRFLOW
 needs_airflow_3 = pytest.mark.skipif(
     not AIRFLOW_3, reason=f"needs Airflow 3 (API server, task SDK); this is {__version__}"
 )
+declares_destinations = pytest.mark.skipif(
+    Version("3.0") <= AIRFLOW < Version("3.1"),
+    reason="Airflow 3.0's dag.test() fails a task declaring an asset no DAG processor registered: "
+    "the operators declare no destination there",
+)
 
 
 @functools.cache

@@ -138,7 +138,7 @@ class LandsImages:
     _landed: list[dict[str, Any]]
     destination: dict[str, Any] | None
     destination_field: str  # "destination", or "s3_output" where the DAG used that name
-    declared_destination: str | None  # the destination asset landing_outlets declared
+    declared_destination: str | None = None  # the destination asset landing_outlets declared
     outlets: list[Any]
     aws_conn_id: str | None
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from airflow_versions import asset_event_model, asset_model, dag_bag, readable
+from airflow_versions import asset_event_model, asset_model, dag_bag, declares_destinations, readable
 
 from airflow_provider_nanobanana.emulator import Fault
 
@@ -96,6 +96,7 @@ def test_each_run_is_one_event_on_the_same_destination_asset_and_adds_no_asset(r
         assert [item["sha256"] for item in extra["objects"]] == [item["sha256"] for item in landed]
 
 
+@declares_destinations
 def test_a_destination_known_at_parse_names_its_producer_and_gets_one_event_through_the_alias(run_dag):
     from airflow.utils.session import create_session
 

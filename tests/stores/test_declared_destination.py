@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from airflow.providers.common.compat.sdk import Asset, AssetAlias
 from airflow_fakes import FakeTaskInstance
-from airflow_versions import asset_uri
+from airflow_versions import asset_uri, declares_destinations
 
 from airflow_provider_nanobanana.operators.batch import NanoBananaBatchImageOperator
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
@@ -36,6 +36,7 @@ def generate(destination, **kwargs) -> NanoBananaGenerateImageOperator:
     )
 
 
+@declares_destinations
 @pytest.mark.parametrize(
     ("destination", "asset"),
     [
@@ -69,6 +70,7 @@ def test_a_destination_only_a_run_can_tell_is_not_declared(destination):
     assert declared_assets(generate(destination)) == []
 
 
+@declares_destinations
 def test_the_batch_and_the_transfer_declare_their_destination_too():
     batch = NanoBananaBatchImageOperator(
         task_id="cards",
@@ -88,6 +90,7 @@ def test_the_batch_and_the_transfer_declare_their_destination_too():
     assert declared_assets(templated) == []
 
 
+@declares_destinations
 def test_a_run_records_no_event_of_the_declaration_so_each_landing_is_one_event_through_the_alias():
     operator = generate(
         {"bucket": "my-images", "prefix": "posters"}, outlets=[Asset("s3://elsewhere/report")]

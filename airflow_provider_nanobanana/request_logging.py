@@ -1,7 +1,7 @@
 """httpx logs every request at INFO (``HTTP Request: POST ... "HTTP/1.1 200 OK"``): a line per
-poll, hundreds in one batch's task log. Airflow 3's logging config sets httpx's logger to WARNING;
-Airflow 2's leaves it unset, so on Airflow 2 the provider sets the same level where no one chose
-one, before it opens its first client."""
+poll, hundreds in one batch's task log. Airflow 3's task logging config sets httpx's logger to
+WARNING; Airflow 2's leaves it unset, so the provider sets the same level where no one chose one,
+before it opens its first client."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import logging
 
 
 def quiet_request_lines() -> None:
-    from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
-
     logger = logging.getLogger("httpx")
-    if not AIRFLOW_V_3_0_PLUS and logger.level == logging.NOTSET:
+    if logger.level == logging.NOTSET:
         logger.setLevel(logging.WARNING)

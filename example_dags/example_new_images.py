@@ -27,7 +27,7 @@ with DAG(
         for events in triggering_asset_events.values():
             for event in events:
                 objects = event.extra["objects"]
-                if isinstance(objects, str):  # JSON text on Airflow 2, whose alias events need it
+                if isinstance(objects, str):  # JSON text on Airflow 2 and 3.0, whose alias events need it
                     objects = json.loads(objects)
                 uris += [item["uri"] for item in objects]
         for uri in uris:

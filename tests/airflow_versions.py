@@ -73,21 +73,21 @@ def alias_events(context: Any, alias: str) -> list[tuple[str, dict[str, Any]]]:
 
     accessor = context["outlet_events"][AssetAlias(alias)]
     if hasattr(accessor, "asset_alias_events"):
-        return [(event.dest_asset_key.uri, event.extra) for event in accessor.asset_alias_events]
+        return [(event.dest_asset_key.uri, readable(event.extra)) for event in accessor.asset_alias_events]
     return [(event["dest_dataset_uri"], readable(event["extra"])) for event in accessor.dataset_alias_events]
 
 
 def asset_uri(uri: str) -> str:
-    """``uri`` as Airflow stores an asset's: Airflow 2 takes an Azure ``container@`` for
-    credentials and drops it (so one account's containers share an asset there)."""
-    if AIRFLOW_3 or "@" not in uri:
+    """``uri`` as Airflow stores an asset's: Airflow 2 and 3.0 take an Azure ``container@`` for
+    credentials and drop it (so one account's containers share an asset there)."""
+    if Version("3.1") <= AIRFLOW or "@" not in uri:
         return uri
     scheme, _, rest = uri.partition("://")
     return f"{scheme}://{rest.partition('@')[2]}"
 
 
 def readable(extra: dict[str, Any]) -> dict[str, Any]:
-    """A destination event's extra with its ``objects`` as a list: on Airflow 2, which hashes each
-    extra value of an alias event, the provider writes them as JSON text."""
+    """A destination event's extra with its ``objects`` as a list: on Airflow 2 and 3.0, which hash
+    each extra value of an alias event, the provider writes them as JSON text."""
     objects = extra.get("objects")
     return {**extra, "objects": json.loads(objects)} if isinstance(objects, str) else extra

@@ -219,11 +219,12 @@ class LandsImages:
         cost: Mapping[str, Any],
     ) -> None:
         """:meth:`record_landing` for a few objects, listed in the destination event's extra."""
-        from airflow.providers.common.compat.sdk import AssetAlias
+        from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_1_PLUS
 
         objects: Any = [{name: item[name] for name in _OBJECT_FIELDS} for item in landed]
-        if hasattr(context["outlet_events"][AssetAlias(DESTINATIONS_ALIAS)], "dataset_alias_events"):
-            # Airflow 2 hashes each extra value of an alias event: the list goes as JSON text.
+        if not AIRFLOW_V_3_1_PLUS:
+            # Airflow 2 and 3.0 hash each extra value of an alias event (3.0's API server fails the
+            # task's success on a list): the list goes as JSON text.
             objects = json.dumps(objects)
         self.record_landing(
             context,

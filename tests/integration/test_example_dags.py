@@ -7,7 +7,16 @@ import re
 from pathlib import Path
 
 import pytest
-from airflow_versions import asset_event_model, asset_model, dag_bag, declares_destinations, readable
+from airflow_versions import (
+    AIRFLOW,
+    AIRFLOW_3,
+    asset_event_model,
+    asset_model,
+    dag_bag,
+    declares_destinations,
+    readable,
+)
+from packaging.version import Version
 
 from airflow_provider_nanobanana.emulator import Fault
 
@@ -202,4 +211,8 @@ def test_a_run_that_succeeds_logs_no_error(run_dag, nanobanana_s3, task_log, dag
 
     assert str(dag_run.state) == "success", task_states(dag_run)
     errors = [line for line in task_log().splitlines() if re.search(r"\[error\s*\]| ERROR ", line)]
+    if AIRFLOW_3 and Version("3.3") > AIRFLOW:
+        # The task SDK of 3.0-3.2 logs its own red line for every Variable it does not find, such
+        # as the ledger's before a task's first submission (README, Compatibility).
+        errors = [line for line in errors if "Variable not found" not in line]
     assert not errors, errors

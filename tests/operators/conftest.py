@@ -9,7 +9,7 @@ import pytest
 from airflow_fakes import FakeTaskInstance, FakeTaskStateStore, FakeVariable
 from airflow_versions import outlet_event_accessors
 
-from airflow_provider_nanobanana.ledger import job, store
+from airflow_provider_nanobanana.ledger import consent, job, store
 
 MODELSLAB_CONN = "nanobanana_modelslab_default"
 ACEDATA_CONN = "nanobanana_acedata_default"
@@ -28,6 +28,14 @@ def context() -> dict[str, Any]:
         "task_state_store": FakeTaskStateStore(),
         "outlet_events": outlet_event_accessors(),
     }
+
+
+@pytest.fixture(autouse=True)
+def consent_in_memory(monkeypatch) -> None:
+    """The resubmit consent is a Variable too, read when an answer was lost: in memory, as unit
+    tests have no metadata DB (and Airflow 3.0's task SDK reads none outside a task runner)."""
+    monkeypatch.setattr(FakeVariable, "store", {})
+    monkeypatch.setattr(consent, "Variable", FakeVariable)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from airflow_provider_nanobanana.exceptions import (
     NanoBananaPossiblyBilledError,
     NanoBananaSubmissionUnknownError,
 )
-from airflow_provider_nanobanana.ledger import consent
 from airflow_provider_nanobanana.ledger.consent import consent_variable
 from airflow_provider_nanobanana.ledger.job import JobLedger
 from airflow_provider_nanobanana.operators.generate import NanoBananaGenerateImageOperator
@@ -70,9 +69,7 @@ def test_a_modelslab_retry_after_a_lost_answer_fails_saying_the_job_may_be_bille
     assert ledger_entry(context)["job_id"] is None, "still unknown: a clear fails the same way"
 
 
-def test_the_consent_variable_resubmits_once_and_is_used_up(emulator, context, monkeypatch):
-    monkeypatch.setattr(FakeVariable, "store", {})
-    monkeypatch.setattr(consent, "Variable", FakeVariable)
+def test_the_consent_variable_resubmits_once_and_is_used_up(emulator, context):
     lose_the_answer(emulator, "modelslab", context)
     name = consent_variable(TaskInstanceKey.from_context(context))
     FakeVariable.store[name] = "resubmit"  # what `airflow variables set` writes
@@ -91,8 +88,6 @@ class WorkerLost(BaseException):
 def test_a_worker_lost_between_taking_consent_and_the_new_intent_pays_nothing_and_asks_again(
     emulator, context, monkeypatch
 ):
-    monkeypatch.setattr(FakeVariable, "store", {})
-    monkeypatch.setattr(consent, "Variable", FakeVariable)
     lose_the_answer(emulator, "modelslab", context)
     name = consent_variable(TaskInstanceKey.from_context(context))
     FakeVariable.store[name] = "resubmit"

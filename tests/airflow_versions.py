@@ -89,5 +89,6 @@ def asset_uri(uri: str) -> str:
 def readable(extra: dict[str, Any]) -> dict[str, Any]:
     """A destination event's extra with its ``objects`` as a list: on Airflow 2 and 3.0, which hash
     each extra value of an alias event, the provider writes them as JSON text."""
-    objects = extra.get("objects")
-    return {**extra, "objects": json.loads(objects)} if isinstance(objects, str) else extra
+    if Version("3.1") <= AIRFLOW:  # a list, as consumers read it
+        return extra
+    return {**extra, "objects": json.loads(extra["objects"])} if "objects" in extra else extra

@@ -58,6 +58,16 @@ def task_log(caplog, capsys):
     return read
 
 
+@pytest.fixture(scope="session", autouse=True)
+def airflow_2_metadata_db():
+    """On Airflow 2 a Nano Banana task's start reads the metadata DB (its sweep of finished
+    ledger Variables), so every test that runs one needs the tables, whatever ran before it."""
+    from airflow_versions import AIRFLOW_3, migrate_metadata_db
+
+    if not AIRFLOW_3:
+        migrate_metadata_db()
+
+
 @pytest.fixture(autouse=True)
 def prompt_lookups(monkeypatch):
     """In-process tests look again for an absent connection or ledger entry without the real

@@ -67,7 +67,7 @@ def _given_outlets(outlets: Any) -> list[Any]:
 def declarable_destination(given: Any, template: str | None, outlets: Any) -> str | None:
     """The destination asset of a DAG's destination dict whose store and container have no Jinja;
     None when only a run can tell, when the dict is invalid (the task names the field when it
-    runs), when the DAG's own ``outlets`` declare it (Airflow records that event, as asked), and on
+    runs), when the DAG's own ``outlets`` declare its URI (Airflow records that event, as asked), and on
     Airflow 3.0, whose ``dag.test()`` fails a task declaring an asset no DAG processor registered."""
     from airflow.providers.common.compat.sdk import Asset
     from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
@@ -83,7 +83,10 @@ def declarable_destination(given: Any, template: str | None, outlets: Any) -> st
     except NanoBananaInvalidRequestError:
         return None
     uri = destination_uri(located, template)
-    return None if Asset(uri) in _given_outlets(outlets) else uri
+    # Airflow keeps one asset per URI, whatever its name: the DAG's own declaration stands.
+    as_stored = Asset(uri).uri
+    declared_by_dag = any(getattr(outlet, "uri", None) == as_stored for outlet in _given_outlets(outlets))
+    return None if declared_by_dag else uri
 
 
 def destination_outlets(destination: Any, s3_output: Any, kwargs: dict[str, Any]) -> DestinationArgument:

@@ -40,8 +40,8 @@ def consent_in_memory(monkeypatch) -> None:
 
 @pytest.fixture
 def variables(monkeypatch) -> dict[str, str]:
-    """Swap the ledger's ``Variable`` for an in-memory one; returns its backing dict."""
-    monkeypatch.setattr(FakeVariable, "store", {})
+    """Swap the ledger's ``Variable`` for the in-memory one (emptied by :func:`consent_in_memory`);
+    returns its backing dict."""
     monkeypatch.setattr(store, "Variable", FakeVariable)
     return FakeVariable.store
 
